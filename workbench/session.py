@@ -1,0 +1,122 @@
+"""The live request loop: one request through classify -> route -> assemble -> transport -> score -> learn.
+
+Every request ends as exactly one Trajectory handed to the store, whatever the transport did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from workbench.domain import ChatRequest, LlmResponse, Trajectory, TransportRequest, new_id
+from workbench.errors import TransportError
+from workbench.events import DecisionMade, Event, QualityScored, ResponseReceived, StreamDelta, TrajectoryLogged
+from workbench.pipeline.build import PipelineRegistry
+from workbench.pipeline.stages import LlmTransport
+
+
+class TrajectorySink(Protocol):
+    """Where finished trajectories go: the store, or a plain list in tests."""
+
+    def append(self, trajectory: Trajectory, /) -> None: ...
+
+
+Listener = Callable[[Event], None]
+
+
+class Session:
+    def __init__(
+        self,
+        registry: PipelineRegistry,
+        sink: TrajectorySink | None,
+        *,
+        clock: Callable[[], float] = time.time,
+        log: str = "live",
+        source: str = "live",
+    ) -> None:
+        self.registry = registry
+        self.sink = sink
+        self.clock = clock
+        self.log = log
+        self.source = source
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    async def run(self, request: ChatRequest, *, stream: bool = False) -> Trajectory:
+        tid = new_id()
+        created = self.clock()
+        registry = self.registry
+        profile = registry.classifier.classify(request)
+        pipeline = registry.for_task(profile.task_type)
+        decision = pipeline.router.route(request, profile)
+        self._emit(DecisionMade(tid, pipeline.pipeline_id, profile, decision))
+
+        context = pipeline.context.assemble(request, profile)
+        treq = TransportRequest(
+            model=decision.model,
+            messages=context.messages,
+            fallbacks=decision.fallbacks,
+            tools=request.tools,
+            max_output_tokens=request.max_output_tokens,
+            task_type=profile.task_type,
+            complexity=profile.complexity,
+        )
+        response = await self._call(pipeline.transport, treq, tid, stream)
+        pipeline.router.update(decision, response)
+        self._emit(ResponseReceived(tid, response))
+
+        quality = pipeline.scorer.score(request, response)
+        self._emit(QualityScored(tid, quality))
+
+        before = pipeline.learner.version
+        trajectory = Trajectory(
+            trajectory_id=tid,
+            created_at=created,
+            pipeline_id=pipeline.pipeline_id,
+            config_hash=registry.config_hash,
+            request=request,
+            profile=profile,
+            decision=decision,
+            context=context,
+            response=response,
+            quality=quality,
+            reward=None,
+            learner_version_before=before,
+            learner_version_after=before,
+            source=self.source,
+            log=self.log,
+        )
+        pipeline.learner.record(trajectory)
+        after = pipeline.learner.version
+        if after != before:
+            trajectory = dataclasses.replace(trajectory, learner_version_after=after)
+        if self.sink is not None:
+            self.sink.append(trajectory)
+        self._emit(TrajectoryLogged(trajectory))
+        return trajectory
+
+    async def _call(self, transport: LlmTransport, treq: TransportRequest, tid: str, stream: bool) -> LlmResponse:
+        try:
+            if not stream:
+                return await transport.complete(treq)
+            final: LlmResponse | None = None
+            async for item in transport.stream(treq):
+                if isinstance(item, str):
+                    self._emit(StreamDelta(tid, item))
+                else:
+                    final = item
+            if final is None:
+                raise TransportError(f"{transport.name} stream for {treq.model} ended without a final response")
+            return final
+        except TransportError as exc:
+            # The request still ends as a trajectory: a failure is an outcome worth logging.
+            return LlmResponse(text="", served_model="", status="failed", finish_reason="error", error=str(exc))
