@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -65,7 +66,12 @@ class Workbench:
         self.registry: PipelineRegistry = build_pipeline(self.config, seed=seed)
         self.store: TrajectoryStore = open_store(resolve_db(db), read_only=read_only)
         self.session = Session(self.registry, None if self.store.read_only else self.store, clock=clock)
+        # The blocking API runs coroutines on a private loop in its own thread, so `send` also works
+        # where a loop is already running (a notebook, an async test). Async callers use `send_async`
+        # on their own loop instead; one Workbench should stick to one of the two.
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._closed = False
 
     # -- live -------------------------------------------------------------------------------------
     @property
@@ -82,11 +88,17 @@ class Workbench:
     async def send_async(self, prompt: str | ChatRequest, *, stream: bool = False, **metadata: Any) -> Trajectory:
         return await self.session.run(self._request(prompt, **metadata), stream=stream)
 
-    def send(self, prompt: str | ChatRequest, **metadata: Any) -> Trajectory:
-        """Send one prompt through the pipeline and return its trajectory (blocking)."""
+    def _portal(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self.send_async(prompt, **metadata))
+            self._loop_thread = threading.Thread(target=self._loop.run_forever, name="workbench-loop", daemon=True)
+            self._loop_thread.start()
+        return self._loop
+
+    def send(self, prompt: str | ChatRequest, **metadata: Any) -> Trajectory:
+        """Send one prompt through the pipeline and return its trajectory (blocking)."""
+        future = asyncio.run_coroutine_threadsafe(self.send_async(prompt, **metadata), self._portal())
+        return future.result()
 
     # -- store ------------------------------------------------------------------------------------
     def trajectories(self, limit: int = 50) -> pl.DataFrame:
@@ -104,13 +116,33 @@ class Workbench:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:
+        """Close the transport and the store (flushing every queued trajectory). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         try:
-            if self._loop is not None:
-                self._loop.run_until_complete(self.registry.transport.aclose())
-                self._loop.close()
+            loop = self._loop
+            if loop is not None:
+                asyncio.run_coroutine_threadsafe(self.registry.transport.aclose(), loop).result()
+                loop.call_soon_threadsafe(loop.stop)
+                if self._loop_thread is not None:
+                    self._loop_thread.join()
+                loop.close()
                 self._loop = None
         finally:
             self.store.close()
+
+    async def aclose(self) -> None:
+        """Close from async code that used `send_async` on its own loop (the TUI)."""
+        if self._closed:
+            return
+        if self._loop is None:
+            await self.registry.transport.aclose()
+        else:
+            await asyncio.to_thread(self.close)
+            return
+        self._closed = True
+        self.store.close()
 
     def __enter__(self) -> Workbench:
         return self

@@ -12,7 +12,7 @@ import numpy as np
 
 _STOP = frozenset(
     "a an and are about as at be by for from how i in into is it me my of on or please the this to what "
-    "when where which who why with write you your can could would should give tell make".split()
+    "that when where which who why with write you your can could would should give tell make".split()
 )
 _OPENERS = {
     "creative": ["Here is a piece on", "A short take on", "Something written about"],
