@@ -99,3 +99,14 @@ def test_config_export_schema_and_show(tmp_path: Path) -> None:
     assert "pipelines" in json.loads((tmp_path / "schema.json").read_text())["properties"]
     show = cli("config", "show")
     assert show.returncode == 0 and json.loads(show.stdout)["transport"]["kind"] == "simulated"
+
+
+def test_closed_stdout_is_not_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "config", "export", "--schema"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first write, like `| head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err
