@@ -1,0 +1,1 @@
+"""Headless command modules of `clawft-workbench`, one per area; see `workbench.cli`."""
