@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS trajectories (
     required_capabilities   VARCHAR[],
     profile_confidence      DOUBLE,
     profile_explanation     VARCHAR,
+    factor_notes            VARCHAR,                -- JSON object: factor -> what moved it
 
     -- routing decision
     model                   VARCHAR,                -- chosen provider/model
@@ -44,6 +45,8 @@ CREATE TABLE IF NOT EXISTS trajectories (
     uncertainty             DOUBLE,
     decision_reason         VARCHAR,
     fallbacks               VARCHAR[],
+    tier                    VARCHAR,
+    decision_policy         VARCHAR,                -- a policy that overrode normal selection, if any
 
     -- assembled context
     context_messages        STRUCT(role VARCHAR, content VARCHAR)[],
@@ -88,6 +91,7 @@ CREATE TABLE IF NOT EXISTS trajectories (
 
     -- learning and integrity
     reward                  DOUBLE,
+    reward_source           VARCHAR,
     learner_version_before  INTEGER,
     learner_version_after   INTEGER,
     witness_hash            VARCHAR                 -- SHA-256 chain link; NULL until the witness lands

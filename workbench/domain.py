@@ -63,6 +63,7 @@ class TaskProfile:
     required_capabilities: tuple[str, ...] = ()
     confidence: float = 1.0
     explanation: str = ""
+    factor_notes: Mapping[str, str] = field(default_factory=dict)  # what moved each factor
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,8 @@ class RoutingDecision:
     uncertainty: float = 0.0
     reason: str = ""
     fallbacks: tuple[str, ...] = ()  # ordered chain the transport may use after `model`
+    tier: str = ""  # tier the router worked in, when it uses tiers
+    policy: str = ""  # a policy that overrode normal selection (e.g. every candidate's breaker open)
 
     @property
     def provider(self) -> str:
@@ -187,6 +190,7 @@ class Trajectory:
     response: LlmResponse
     quality: QualityScore
     reward: float | None = None
+    reward_source: str = ""  # how `reward` was obtained: label, heuristic, judge, simulated...
     learner_version_before: int = 0
     learner_version_after: int = 0
     source: str = "live"  # live | simulated | imported
