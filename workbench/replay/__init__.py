@@ -1,0 +1,1 @@
+"""Replay of logged traffic through alternative pipelines: estimators, metrics, the engine and the tuner."""
