@@ -20,18 +20,21 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveInt,
+    PositiveFloat,
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
+from workbench.domain import QUALITY_DIMENSIONS
 from workbench.errors import ConfigError
 
 # Implementations build_pipeline knows, per stage. Validation names the choices when a value is off.
 CLASSIFIERS: tuple[str, ...] = ("keyword",)
 ROUTERS: tuple[str, ...] = ("static", "cost-based")
 ASSEMBLERS: tuple[str, ...] = ("token-budget",)
-SCORERS: tuple[str, ...] = ("noop",)
+SCORERS: tuple[str, ...] = ("noop", "heuristic", "label")
 LEARNERS: tuple[str, ...] = ("noop",)
 
 DEFAULT_KEYWORDS: dict[str, list[str]] = {
@@ -87,6 +90,15 @@ class ContextConfig(_Strict):
 
 class QualityConfig(_Strict):
     scorer: str = "noop"
+    # Relative weights of the five dimensions in `overall` (normalised to sum 1).
+    weights: dict[str, NonNegativeFloat] = Field(
+        default_factory=lambda: {"accuracy": 0.30, "relevance": 0.20, "completeness": 0.20, "coherence": 0.15,
+                                 "safety": 0.15}
+    )
+    # reward = overall - cost_weight x cost in USD - latency_weight x latency in seconds. At the defaults a
+    # $0.01 request costs 0.1 reward and a 10 s one 0.1: a model must be clearly better to be worth either.
+    cost_weight: NonNegativeFloat = 10.0
+    latency_weight: NonNegativeFloat = 0.01
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     retry_if_below: bool = False
     min_tool_call_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -95,6 +107,15 @@ class QualityConfig(_Strict):
     @classmethod
     def _scorer(cls, v: str) -> str:
         return _one_of(v, SCORERS, "quality scorer")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        for key in v:
+            _one_of(key, QUALITY_DIMENSIONS, "quality dimension")
+        if sum(v.values()) <= 0:
+            raise ValueError("at least one quality weight must be positive")
+        return v
 
 
 class PipelineConfig(_Strict):
@@ -130,17 +151,35 @@ class PipelineConfig(_Strict):
 
 
 class ProviderConfig(_Strict):
+    """Overrides for a built-in provider (workbench.transport.providers), or a new OpenAI/Anthropic-compatible one."""
+
     base_url: str | None = None
     api_key_env: str | None = None
     api_key: SecretStr | None = None
-    wire: Literal["openai", "anthropic"] = "openai"
+    # None: the built-in provider's wire format (openai for a provider the registry does not know).
+    wire: Literal["openai", "anthropic"] | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    # Client-side token buckets (requests / tokens per minute); None: no local limit.
+    rpm: PositiveInt | None = None
+    tpm: PositiveInt | None = None
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got '{v}'")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secret_headers(cls, v: dict[str, str]) -> dict[str, str]:
+        # Headers are exported with the config; a key in them would leak. Keys belong in api_key / api_key_env.
+        for name in v:
+            if any(word in name.lower() for word in ("authorization", "api-key", "api_key", "token", "secret")):
+                raise ValueError(
+                    f"header '{name}' looks like a credential; put the key in `api_key` or name its "
+                    f"environment variable in `api_key_env` (both are kept out of exports and logs)"
+                )
         return v
 
 
@@ -158,9 +197,79 @@ class RoutingConfig(_Strict):
     keywords: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_KEYWORDS.items()})
 
 
+class RetryConfig(_Strict):
+    """Retries per deployment: exponential backoff with full jitter, Retry-After as a floor."""
+
+    max_retries: int = Field(default=2, ge=0, le=10)
+    backoff_initial_s: PositiveFloat = 0.5
+    backoff_cap_s: PositiveFloat = 8.0
+    # A Retry-After longer than this is not waited out: the transport moves on to the next fallback.
+    max_retry_after_s: PositiveFloat = 60.0
+
+
+class TimeoutsConfig(_Strict):
+    """httpx timeouts per phase, in seconds; `read` is the longest gap allowed between two bytes of a stream."""
+
+    connect: PositiveFloat = 5.0
+    read: PositiveFloat = 60.0
+    write: PositiveFloat = 10.0
+    pool: PositiveFloat = 5.0
+
+
+class FleetEventConfig(_Strict):
+    """One scheduled event of the simulated fleet, against its request counter or its clock (seconds)."""
+
+    kind: Literal["outage", "burst_429", "slow_stream", "drift"]
+    model: str
+    start: NonNegativeFloat = 0.0
+    end: NonNegativeFloat | None = None  # exclusive; None: to the end (a drift never ends)
+    unit: Literal["request", "time"] = "request"
+    task_type: str | None = None  # drift: the task type it affects; None: every task type
+    quality_delta: float = Field(default=0.0, ge=-1.0, le=1.0)  # drift: change in expected quality
+    rate: float = Field(default=1.0, gt=0.0, le=1.0)  # burst_429: chance an attempt in the window gets a 429
+    retry_after_s: NonNegativeFloat = 2.0  # burst_429
+    factor: float = Field(default=4.0, ge=1.0)  # slow_stream: TTFT x factor and tokens/s / factor
+
+    @model_validator(mode="after")
+    def _window(self) -> FleetEventConfig:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.kind == "drift" and self.quality_delta == 0.0:
+            raise ValueError("a drift needs a non-zero quality_delta (e.g. -0.2: the model gets worse)")
+        return self
+
+
+# Request fields the transport itself sets; a per-model override of them would break the request.
+RESERVED_MODEL_PARAMS: tuple[str, ...] = ("model", "messages", "stream", "stream_options", "tools", "system")
+
+
 class TransportConfig(_Strict):
     kind: Literal["simulated", "http"] = "simulated"
     seed: int = 0
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
+    # Every request ends with a recorded outcome within this many seconds, retries and fallbacks included.
+    deadline_s: PositiveFloat = 120.0
+    max_fallbacks: int = Field(default=5, ge=0, le=5)
+    max_connections: PositiveInt = 100
+    # provider/model (or alias) -> extra request fields, e.g. {"openai/gpt-4o": {"temperature": 0.2}}.
+    model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # A litellm-format model_prices_and_context_window.json laid over the shipped price table.
+    price_file: str | None = None
+    # Scheduled outages, 429 bursts, slow streams and quality drift of the simulated fleet.
+    events: list[FleetEventConfig] = Field(default_factory=list)
+
+    @field_validator("model_params")
+    @classmethod
+    def _params(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for model, params in v.items():
+            bad = sorted(set(params) & set(RESERVED_MODEL_PARAMS))
+            if bad:
+                raise ValueError(
+                    f"model_params for '{model}' sets {', '.join(bad)}, which the transport owns; "
+                    f"remove them (allowed: sampling fields such as temperature, top_p, max_tokens, stop, seed)"
+                )
+        return v
 
 
 class WorkbenchConfig(_Strict):
@@ -243,6 +352,9 @@ def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
         if args and getattr(ann, "__origin__", None) is dict:
             i += 1  # skip the dict key (task type, provider name, ...)
             ann = args[1]
+        elif args and getattr(ann, "__origin__", None) is list:
+            i += 1  # skip the list index (transport.events.0, ...)
+            ann = args[0]
         model = ann
         i += 1
         if not (isinstance(model, type) and issubclass(model, BaseModel)):

@@ -14,6 +14,7 @@ from workbench.domain import ChatRequest, LlmResponse, Trajectory, TransportRequ
 from workbench.errors import TransportError
 from workbench.events import DecisionMade, Event, QualityScored, ResponseReceived, StreamDelta, TrajectoryLogged
 from workbench.pipeline.build import PipelineRegistry
+from workbench.pipeline.quality import reward
 from workbench.pipeline.stages import LlmTransport
 
 
@@ -74,9 +75,16 @@ class Session:
         pipeline.router.update(decision, response)
         self._emit(ResponseReceived(tid, response))
 
-        quality = pipeline.scorer.score(request, response)
+        quality = pipeline.scorer.score(request, response, profile)
         self._emit(QualityScored(tid, quality))
 
+        reward_value = None
+        if quality.overall is not None:
+            qc = pipeline.config.quality
+            reward_value = reward(
+                quality.overall, response.cost_usd, response.latency_ms,
+                cost_weight=qc.cost_weight, latency_weight=qc.latency_weight,
+            )
         before = pipeline.learner.version
         trajectory = Trajectory(
             trajectory_id=tid,
@@ -89,7 +97,8 @@ class Session:
             context=context,
             response=response,
             quality=quality,
-            reward=None,
+            reward=reward_value,
+            reward_source=quality.source if reward_value is not None else "",
             learner_version_before=before,
             learner_version_after=before,
             source=self.source,

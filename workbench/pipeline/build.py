@@ -10,6 +10,7 @@ from workbench.errors import ConfigError
 from workbench.pipeline.classify import KeywordClassifier
 from workbench.pipeline.context import TokenBudgetAssembler
 from workbench.pipeline.learn import NoopLearner
+from workbench.pipeline.quality import HeuristicScorer, LabelScorer
 from workbench.pipeline.route import CostBasedRouter, StaticRouter
 from workbench.pipeline.score import NoopScorer
 from workbench.pipeline.stages import (
@@ -89,6 +90,14 @@ def _models(task: str, pc: PipelineConfig, config: WorkbenchConfig) -> list[str]
     return [config.resolve(m) for m in refs]
 
 
+def _scorer(pc: PipelineConfig) -> QualityScorer:
+    if pc.quality.scorer == "heuristic":
+        return HeuristicScorer(pc.quality.weights)
+    if pc.quality.scorer == "label":
+        return LabelScorer(pc.quality.weights)
+    return NoopScorer()
+
+
 def _router(pc: PipelineConfig, models: list[str], prices: PriceTable) -> ModelRouter:
     if pc.router == "static":
         return StaticRouter(models, prices)
@@ -131,7 +140,7 @@ def build_pipeline(
             router=_router(pc, models, table),
             context=TokenBudgetAssembler(pc.context.max_tokens),
             transport=transport,
-            scorer=NoopScorer(),
+            scorer=_scorer(pc),
             learner=NoopLearner(),
         )
     if problems:

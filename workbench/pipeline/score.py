@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from workbench.domain import ChatRequest, LlmResponse, QualityScore
+from workbench.domain import ChatRequest, LlmResponse, QualityScore, TaskProfile
 
 
 class NoopScorer:
     name = "noop"
 
-    def score(self, request: ChatRequest, response: LlmResponse) -> QualityScore:
+    def score(self, request: ChatRequest, response: LlmResponse, profile: TaskProfile | None = None) -> QualityScore:
         return QualityScore(source="none")

@@ -63,7 +63,9 @@ class LlmTransport(Protocol):
 class QualityScorer(Protocol):
     name: str
 
-    def score(self, request: ChatRequest, response: LlmResponse) -> QualityScore: ...
+    def score(
+        self, request: ChatRequest, response: LlmResponse, profile: TaskProfile | None = None
+    ) -> QualityScore: ...
 
 
 @runtime_checkable
