@@ -34,6 +34,9 @@ from workbench.domain import (
 from workbench.errors import BadInputError, StoreError
 from workbench.store import TrajectoryStore, load_query, open_store
 from workbench.store import writer as writer_module
+from workbench.store.db import SCHEMA_VERSION
+from workbench.store.migrations import migrate
+from workbench.store.outcomes import OUTCOME_SCHEMA
 from workbench.store.rows import (
     DERIVED_COLUMNS,
     FIELD_COLUMNS,
@@ -225,22 +228,31 @@ def test_every_domain_field_has_a_column() -> None:
     assert len(set(FIELD_COLUMNS.values())) == len(FIELD_COLUMNS)
 
 
-def test_row_schema_matches_the_sql_table() -> None:
+@pytest.mark.parametrize(("table", "schema"), [("trajectories", ROW_SCHEMA), ("outcomes", OUTCOME_SCHEMA)])
+def test_arrow_schemas_match_the_sql_tables(table: str, schema: Any) -> None:
     con = duckdb.connect()
-    con.execute(load_query("schema"))
-    con.register("empty_batch", ROW_SCHEMA.empty_table())
-    table_cols = [(r[0], r[1]) for r in con.execute("DESCRIBE trajectories").fetchall()]
+    assert migrate(con, ":memory:") == list(range(1, SCHEMA_VERSION + 1))
+    con.register("empty_batch", schema.empty_table())
+    table_cols = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
     arrow_cols = [(r[0], r[1]) for r in con.execute("DESCRIBE SELECT * FROM empty_batch").fetchall()]
     con.close()
     assert arrow_cols == table_cols
 
 
-def test_unserialisable_metadata_is_refused_at_append(store: TrajectoryStore) -> None:
+def test_unserialisable_metadata_is_rejected_at_flush_and_the_rest_lands(store: TrajectoryStore) -> None:
+    # append is a bare enqueue; conversion happens on the writer thread, which isolates the bad trajectory.
     t = make_trajectory()
     bad = dataclasses.replace(t, request=dataclasses.replace(t.request, metadata={"when": object()}))
-    with pytest.raises(BadInputError, match=r"traj-000000: request.metadata cannot be stored as JSON"):
-        store.append(bad)
+    store.append(make_trajectory(1))
+    store.append(bad)
+    store.append(make_trajectory(2))
+    with pytest.raises(StoreError, match=r"traj-000000: request.metadata cannot be stored as JSON"):
+        store.flush()
     assert store.pending == 0
+    assert store.count() == 2
+    (rejected,) = store.rejected
+    assert rejected.trajectory is bad and rejected.trajectory_id == "traj-000000"
+    assert store.verify().ok
 
 
 # -- queries ---------------------------------------------------------------------------------------------------
@@ -432,9 +444,9 @@ def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "wb.duckdb"
     open_store(db).close()
     con = duckdb.connect(str(db))
-    con.execute("INSERT INTO schema_version VALUES (2, TIMESTAMP '2030-01-01 00:00:00')")
+    con.execute("INSERT INTO schema_version VALUES ($v, TIMESTAMP '2030-01-01 00:00:00')", {"v": SCHEMA_VERSION + 1})
     con.close()
-    with pytest.raises(StoreError, match="schema version 2, newer"):
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
         open_store(db)
 
 
@@ -445,8 +457,9 @@ def test_schema_version_is_recorded_once(tmp_path: Path) -> None:
     con = duckdb.connect(str(db), read_only=True)
     rows = con.execute("SELECT version, applied_at FROM schema_version").fetchall()
     con.close()
-    assert [r[0] for r in rows] == [1]
-    assert abs(rows[0][1] - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=5)  # stored as UTC
+    assert sorted(r[0] for r in rows) == list(range(1, SCHEMA_VERSION + 1))
+    for row in rows:
+        assert abs(row[1] - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=5)  # stored as UTC
 
 
 # -- failures --------------------------------------------------------------------------------------------------
@@ -458,11 +471,11 @@ def test_failed_flush_keeps_rows_and_surfaces_the_error(
     real_insert = writer_module.insert_table
     calls = {"n": 0}
 
-    def insert_failing_once(cursor: Any, table: Any) -> None:
+    def insert_failing_once(cursor: Any, batch: Any, privacy: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 1:
             raise duckdb.IOException("IO Error: disk full")
-        real_insert(cursor, table)
+        real_insert(cursor, batch, privacy)
 
     monkeypatch.setattr(writer_module, "insert_table", insert_failing_once)
     ts = [make_trajectory(i) for i in range(3)]
@@ -482,7 +495,7 @@ def test_failed_flush_keeps_rows_and_surfaces_the_error(
 
 
 def test_persistent_failure_is_raised_from_close_and_rows_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    def insert_always_failing(cursor: Any, table: Any) -> None:
+    def insert_always_failing(cursor: Any, batch: Any, privacy: Any) -> None:
         raise duckdb.IOException("IO Error: read-only file system")
 
     store = open_store(":memory:", flush_interval=0.05)
@@ -491,7 +504,7 @@ def test_persistent_failure_is_raised_from_close_and_rows_kept(monkeypatch: pyte
     store.append(make_trajectory(2))
     with pytest.raises(StoreError, match="read-only file system"):
         store.close()
-    assert [r.row["trajectory_id"] for r in store.rejected] == ["traj-000001", "traj-000002"]
+    assert [r.trajectory_id for r in store.rejected] == ["traj-000001", "traj-000002"]
     assert all("not written before close" in r.reason for r in store.rejected)
 
 
@@ -507,7 +520,7 @@ def test_duplicate_id_is_rejected_without_blocking_the_rest(store: TrajectorySto
     assert store.count() == 3
     assert store.get(first.trajectory_id) == first
     (rejected,) = store.rejected
-    assert rejected.row["log"] == "again"
+    assert rejected.trajectory.log == "again"
     assert "ConstraintException" in rejected.reason
     store.flush()  # reported once, not forever
 

@@ -64,7 +64,9 @@ class Workbench:
 
         self.config = resolve_config(config)
         self.registry: PipelineRegistry = build_pipeline(self.config, seed=seed)
-        self.store: TrajectoryStore = open_store(resolve_db(db), read_only=read_only)
+        self.store: TrajectoryStore = open_store(
+            resolve_db(db), read_only=read_only, privacy=self.config.store.privacy
+        )
         self.session = Session(self.registry, None if self.store.read_only else self.store, clock=clock)
         # The blocking API runs coroutines on a private loop in its own thread, so `send` also works
         # where a loop is already running (a notebook, an async test). Async callers use `send_async`
@@ -85,8 +87,11 @@ class Workbench:
     def _request(prompt: str | ChatRequest, **metadata: Any) -> ChatRequest:
         return prompt if isinstance(prompt, ChatRequest) else ChatRequest.from_prompt(prompt, **metadata)
 
-    async def send_async(self, prompt: str | ChatRequest, *, stream: bool = False, **metadata: Any) -> Trajectory:
-        return await self.session.run(self._request(prompt, **metadata), stream=stream)
+    async def send_async(
+        self, prompt: str | ChatRequest, *, stream: bool = False, model: str | None = None, **metadata: Any
+    ) -> Trajectory:
+        """`model` (provider/model) bypasses routing and sends there directly (strategy `explicit`)."""
+        return await self.session.run(self._request(prompt, **metadata), stream=stream, model=model)
 
     def _portal(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -95,9 +100,9 @@ class Workbench:
             self._loop_thread.start()
         return self._loop
 
-    def send(self, prompt: str | ChatRequest, **metadata: Any) -> Trajectory:
+    def send(self, prompt: str | ChatRequest, *, model: str | None = None, **metadata: Any) -> Trajectory:
         """Send one prompt through the pipeline and return its trajectory (blocking)."""
-        future = asyncio.run_coroutine_threadsafe(self.send_async(prompt, **metadata), self._portal())
+        future = asyncio.run_coroutine_threadsafe(self.send_async(prompt, model=model, **metadata), self._portal())
         return future.result()
 
     # -- store ------------------------------------------------------------------------------------

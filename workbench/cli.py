@@ -17,7 +17,11 @@ from workbench.commands.common import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, Handle
 from workbench.errors import BadInputError, WorkbenchError
 
 # Modules whose `register(subparsers) -> {command: handler}` adds commands, in --help order.
-COMMAND_MODULES: tuple[str, ...] = ("workbench.commands.core",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "workbench.commands.core",
+    "workbench.commands.transport",
+    "workbench.commands.store",
+)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:

@@ -19,8 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
-    PositiveInt,
     PositiveFloat,
+    PositiveInt,
     SecretStr,
     ValidationError,
     field_validator,
@@ -29,11 +29,23 @@ from pydantic import (
 
 from workbench.domain import QUALITY_DIMENSIONS
 from workbench.errors import ConfigError
+from workbench.routing_config import (
+    STRATEGIES,
+    BreakerConfig,
+    ComplexityConfig,
+    DeploymentConfig,
+    ExplorationConfig,
+    NeuralConfig,
+    PatternConfig,
+    StrategyConfig,
+    TiersConfig,
+    UncertaintyConfig,
+)
 
 # Implementations build_pipeline knows, per stage. Validation names the choices when a value is off.
-CLASSIFIERS: tuple[str, ...] = ("keyword",)
-ROUTERS: tuple[str, ...] = ("static", "cost-based")
-ASSEMBLERS: tuple[str, ...] = ("token-budget",)
+CLASSIFIERS: tuple[str, ...] = ("keyword", "complexity")
+ROUTERS: tuple[str, ...] = ("static", *STRATEGIES, "tier", "pattern", "neural")
+ASSEMBLERS: tuple[str, ...] = ("token-budget", "attention")
 SCORERS: tuple[str, ...] = ("noop", "heuristic", "label")
 LEARNERS: tuple[str, ...] = ("noop",)
 
@@ -78,6 +90,11 @@ def _one_of(value: str, choices: tuple[str, ...], what: str) -> str:
 class ContextConfig(_Strict):
     assembler: str = "token-budget"
     max_tokens: PositiveInt = 8000
+    # attention assembler: recent turns always kept, the content-word floor below which a chunk is
+    # dropped, and the softmax temperature over query-chunk cosine similarity.
+    window: int = Field(default=4, ge=0)
+    min_information: int = Field(default=2, ge=0)
+    temperature: PositiveFloat = 0.1
     # Accepted so the plan's config.json loads; the workbench has no web or file-tree source to include.
     include_web_results: bool = False
     include_file_tree: bool = False
@@ -195,6 +212,16 @@ class RoutingConfig(_Strict):
     default_task_type: str = "triage"
     aliases: dict[str, str] = Field(default_factory=dict)
     keywords: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_KEYWORDS.items()})
+    # Routing intelligence (workbench/routing_config.py documents each default; all level-0 compatible).
+    complexity: ComplexityConfig = Field(default_factory=ComplexityConfig)
+    tiers: TiersConfig = Field(default_factory=TiersConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    deployments: dict[str, DeploymentConfig] = Field(default_factory=dict)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    uncertainty: UncertaintyConfig = Field(default_factory=UncertaintyConfig)
+    exploration: ExplorationConfig = Field(default_factory=ExplorationConfig)
+    pattern: PatternConfig = Field(default_factory=PatternConfig)
+    neural: NeuralConfig = Field(default_factory=NeuralConfig)
 
 
 class RetryConfig(_Strict):
@@ -272,12 +299,19 @@ class TransportConfig(_Strict):
         return v
 
 
+class StoreConfig(_Strict):
+    # What the trajectory store keeps of prompts, messages and responses: the text, the text with emails, API
+    # keys and long numbers masked, or only a sha256 of it. Recorded on every row.
+    privacy: Literal["full", "redacted", "hash-only"] = "full"
+
+
 class WorkbenchConfig(_Strict):
     pipelines: dict[str, PipelineConfig] = Field(default_factory=dict)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     transport: TransportConfig = Field(default_factory=TransportConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
     def reference_problems(self) -> list[str]:
         """Cross-field checks (model references, aliases) that a single field validator cannot see."""

@@ -38,4 +38,15 @@ class TrajectoryLogged:
     trajectory: Trajectory
 
 
-Event = DecisionMade | StreamDelta | ResponseReceived | QualityScored | TrajectoryLogged
+@dataclass(frozen=True, slots=True)
+class BreakerChanged:
+    """A deployment's circuit breaker moved (closed / open / half-open), with the board's timestamp."""
+
+    model: str
+    old: str
+    new: str
+    at: float
+    reason: str
+
+
+Event = DecisionMade | StreamDelta | ResponseReceived | QualityScored | TrajectoryLogged | BreakerChanged

@@ -48,6 +48,9 @@ class PriceTable:
     def models(self) -> list[str]:
         return sorted(self._entries)
 
+    def items(self) -> list[tuple[str, ModelPrice]]:
+        return list(self._entries.items())
+
     def get(self, model: str) -> ModelPrice | None:
         return self._entries.get(model)
 
@@ -76,6 +79,47 @@ def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelPrice:
     return ModelPrice(inp, out, window, caps)
 
 
+# litellm's `litellm_provider` values -> this workbench's provider names (workbench.transport.providers).
+LITELLM_PROVIDERS: dict[str, str] = {
+    "openai": "openai",
+    "text-completion-openai": "openai",
+    "anthropic": "anthropic",
+    "openrouter": "openrouter",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "gemini": "gemini",
+    "mistral": "mistral",
+    "codestral": "mistral",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "xai": "xai",
+    "moonshot": "moonshot",
+    "zai": "zhipu",
+    "zhipuai": "zhipu",
+    "dashscope": "dashscope",
+    "minimax": "minimax",
+    "ollama": "ollama",
+    "ollama_chat": "ollama",
+    "hosted_vllm": "vllm",
+}
+
+
+def _workbench_name(name: str, raw: Mapping[str, Any]) -> str | None:
+    """`provider/model` under this workbench's provider names for a litellm key, or None when it has no mapping.
+
+    litellm keys are bare for some providers (`gpt-4o`, `claude-sonnet-4-20250514`) and prefixed with
+    litellm's own provider name for others (`together_ai/...`); routing here always uses `provider/model`.
+    """
+    litellm_provider = str(raw.get("litellm_provider", ""))
+    ours = LITELLM_PROVIDERS.get(litellm_provider)
+    if ours is None:
+        return None
+    for prefix in (f"{litellm_provider}/", f"{ours}/"):
+        if name.startswith(prefix):
+            return f"{ours}/{name[len(prefix):]}"
+    return f"{ours}/{name}"
+
+
 def parse_litellm(data: Mapping[str, Any], source: str, version: str | None = None) -> PriceTable:
     entries: dict[str, ModelPrice] = {}
     for name, raw in data.items():
@@ -83,7 +127,11 @@ def parse_litellm(data: Mapping[str, Any], source: str, version: str | None = No
             continue
         if raw.get("mode", "chat") != "chat":
             continue
-        entries[name] = _entry(name, raw, source)
+        entry = _entry(name, raw, source)
+        entries[name] = entry
+        alias = _workbench_name(name, raw)
+        if alias is not None:
+            entries.setdefault(alias, entry)
     if version is None:
         blob = json.dumps(data, sort_keys=True).encode()
         version = f"litellm-{hashlib.sha256(blob).hexdigest()[:12]}"
@@ -107,3 +155,18 @@ def load_litellm_file(path: str | Path) -> PriceTable:
     if not isinstance(data, dict):
         raise BadInputError(f"{p}: expected a JSON object of model name -> price entry")
     return parse_litellm(data, str(p))
+
+
+def load_prices(price_file: str | Path | None = None) -> PriceTable:
+    """The shipped table, with a user's litellm price file laid over it when one is named.
+
+    The version names both (`curated-...+litellm-<hash>`), so every logged cost says which prices it used.
+    """
+    table = shipped_prices()
+    if price_file is None:
+        return table
+    try:
+        user = load_litellm_file(price_file)
+    except BadInputError as exc:
+        raise BadInputError(f"transport.price_file: {exc}; point it at a litellm model_prices JSON file") from None
+    return table.merged(dict(user.items()), user.version)

@@ -10,9 +10,26 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from workbench.domain import ChatRequest, LlmResponse, Trajectory, TransportRequest, new_id
+from workbench.domain import (
+    Candidate,
+    ChatRequest,
+    LlmResponse,
+    RoutingDecision,
+    Trajectory,
+    TransportRequest,
+    new_id,
+)
 from workbench.errors import TransportError
-from workbench.events import DecisionMade, Event, QualityScored, ResponseReceived, StreamDelta, TrajectoryLogged
+from workbench.events import (
+    BreakerChanged,
+    DecisionMade,
+    Event,
+    QualityScored,
+    ResponseReceived,
+    StreamDelta,
+    TrajectoryLogged,
+)
+from workbench.pipeline.breaker import FAIL_FAST
 from workbench.pipeline.build import PipelineRegistry
 from workbench.pipeline.quality import reward
 from workbench.pipeline.stages import LlmTransport
@@ -52,13 +69,13 @@ class Session:
         for listener in list(self._listeners):
             listener(event)
 
-    async def run(self, request: ChatRequest, *, stream: bool = False) -> Trajectory:
+    async def run(self, request: ChatRequest, *, stream: bool = False, model: str | None = None) -> Trajectory:
+        """One request through the pipeline. `model` (provider/model) bypasses routing: strategy `explicit`."""
         tid = new_id()
         created = self.clock()
         registry = self.registry
-        profile = registry.classifier.classify(request)
-        pipeline = registry.for_task(profile.task_type)
-        decision = pipeline.router.route(request, profile)
+        pipeline, profile = registry.profile(request)
+        decision = pipeline.router.route(request, profile) if model is None else explicit_decision(model)
         self._emit(DecisionMade(tid, pipeline.pipeline_id, profile, decision))
 
         context = pipeline.context.assemble(request, profile)
@@ -71,8 +88,18 @@ class Session:
             task_type=profile.task_type,
             complexity=profile.complexity,
         )
-        response = await self._call(pipeline.transport, treq, tid, stream)
-        pipeline.router.update(decision, response)
+        if decision.policy == FAIL_FAST:
+            # Every candidate's breaker is open and the policy says not to try: a failed outcome, not a send.
+            response = LlmResponse(
+                text="", served_model="", status="failed", finish_reason="error", error=decision.reason
+            )
+        else:
+            registry.dispatched(decision)
+            response = await self._call(pipeline.transport, treq, tid, stream)
+        for change in registry.observe(decision, response):
+            self._emit(BreakerChanged(change.model, change.old.value, change.new.value, change.at, change.reason))
+        if model is None:  # an explicit send bypassed the router, so it has nothing to learn from
+            pipeline.router.update(decision, response)
         self._emit(ResponseReceived(tid, response))
 
         quality = pipeline.scorer.score(request, response, profile)
@@ -129,3 +156,14 @@ class Session:
         except TransportError as exc:
             # The request still ends as a trajectory: a failure is an outcome worth logging.
             return LlmResponse(text="", served_model="", status="failed", finish_reason="error", error=str(exc))
+
+
+def explicit_decision(model: str) -> RoutingDecision:
+    """The decision for a request whose caller named the model (`send --model`): no routing, propensity 1."""
+    return RoutingDecision(
+        model=model,
+        strategy="explicit",
+        candidates=(Candidate(model, score=1.0, probability=1.0),),
+        propensity=1.0,
+        reason="explicit: the caller named the model, routing was bypassed",
+    )

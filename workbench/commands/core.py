@@ -24,6 +24,16 @@ def register(sub: Subparsers) -> dict[str, Handler]:
     send = sub.add_parser("send", help="send one prompt through the pipeline and print the decision and response")
     send.add_argument("prompt", help="the user message")
     send.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    direct = send.add_argument_group(
+        "direct send", "bypass routing and send through the real http transport (logged with strategy `explicit`)"
+    )
+    direct.add_argument("--model", metavar="NAME", help="provider/model (or alias) to send to, e.g. openai/gpt-4o-mini")
+    direct.add_argument("--provider", metavar="NAME",
+                        help="provider to send through; `mock` = the mock server (default base URL "
+                             "http://127.0.0.1:8765/v1)")
+    direct.add_argument("--base-url", metavar="URL", help="endpoint base URL (without --provider: a custom "
+                                                           "OpenAI-compatible server)")
+    direct.add_argument("--wire", choices=("openai", "anthropic"), help="wire format override")
     add_globals(send)
 
     trajs = sub.add_parser("trajectories", help="list the newest logged trajectories")
@@ -109,10 +119,18 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     if not args.prompt.strip():
         raise BadInputError("send: the prompt is empty; pass the text to send, e.g. clawft-workbench send \"hello\"")
-    with Workbench(db=args.db, config=args.config, seed=args.seed) as wb:
+    config: Any = args.config
+    target = None
+    if args.model or args.provider or args.base_url or args.wire:
+        from workbench.api import resolve_config
+        from workbench.transport.direct import direct_config
+
+        config, target = direct_config(resolve_config(args.config), model=args.model, provider=args.provider,
+                                       base_url=args.base_url, wire=args.wire)
+    with Workbench(db=args.db, config=config, seed=args.seed) as wb:
         if wb.store.read_only:
             raise WorkbenchError(f"send: {wb.store.notice}; the trajectory could not be logged")
-        t = wb.send(args.prompt)
+        t = wb.send(args.prompt, model=target)
         wb.store.flush()
         payload = _send_payload(t, wb.db_path, wb.transport_name)
     if args.json:

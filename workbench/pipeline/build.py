@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from workbench.config import PipelineConfig, WorkbenchConfig
+from workbench.domain import ChatRequest, LlmResponse, RoutingDecision, TaskProfile
 from workbench.errors import ConfigError
-from workbench.pipeline.classify import KeywordClassifier
+from workbench.pipeline.breaker import FAIL_FAST, BreakerTransition
+from workbench.pipeline.candidate_pool import Fleet
 from workbench.pipeline.context import TokenBudgetAssembler
 from workbench.pipeline.learn import NoopLearner
 from workbench.pipeline.quality import HeuristicScorer, LabelScorer
-from workbench.pipeline.route import CostBasedRouter, StaticRouter
+from workbench.pipeline.routers import RoutingFactory
 from workbench.pipeline.score import NoopScorer
 from workbench.pipeline.stages import (
     ContextAssembler,
@@ -21,7 +23,7 @@ from workbench.pipeline.stages import (
     QualityScorer,
     TaskClassifier,
 )
-from workbench.prices import ModelPrice, PriceTable, shipped_prices
+from workbench.prices import ModelPrice, PriceTable, load_prices
 
 DEFAULT_PIPELINE = "default"
 
@@ -49,6 +51,7 @@ class PipelineRegistry:
         config: WorkbenchConfig,
         prices: PriceTable,
         transport: LlmTransport,
+        fleet: Fleet | None = None,
     ) -> None:
         self.classifier = classifier
         self.pipelines = dict(pipelines)
@@ -57,9 +60,38 @@ class PipelineRegistry:
         self.prices = prices
         self.transport = transport
         self.config_hash = config.config_hash()
+        self.fleet = fleet
 
     def for_task(self, task_type: str) -> Pipeline:
         return self.pipelines.get(task_type, self.default)
+
+    def profile(self, request: ChatRequest) -> tuple[Pipeline, TaskProfile]:
+        """Classify, pick the pipeline, and re-profile with that pipeline's own classifier when it has another
+        (e.g. `complexity`); both read the same keywords, so the task type and the pipeline stay the same."""
+        profile = self.classifier.classify(request)
+        pipeline = self.for_task(profile.task_type)
+        if pipeline.classifier is not self.classifier:
+            profile = pipeline.classifier.classify(request)
+        return pipeline, profile
+
+    # -- fleet state (breakers, latency, usage): fed by the session around every transport call ----------
+    def dispatched(self, decision: RoutingDecision) -> None:
+        """The decision's model is about to be called (in-flight counts, rpm usage, half-open probe slots)."""
+        if self.fleet is None or decision.policy == FAIL_FAST:
+            return
+        now = self.fleet.clock()
+        self.fleet.stats.dispatched(decision.model, now)
+        self.fleet.board.dispatched(decision.model, now)
+
+    def observe(self, decision: RoutingDecision, response: LlmResponse) -> list[BreakerTransition]:
+        """Feed every attempt of the response to the breakers and statistics; returns breaker transitions."""
+        if self.fleet is None:
+            return []
+        now = self.fleet.clock()
+        if response.attempts or response.status == "ok":
+            self.fleet.stats.observe(decision.model, response, now)
+        self.fleet.board.record(response.attempts, now)
+        return self.fleet.board.drain()
 
     def all(self) -> list[Pipeline]:
         return [*self.pipelines.values(), self.default]
@@ -67,7 +99,7 @@ class PipelineRegistry:
 
 def price_table(config: WorkbenchConfig, base: PriceTable | None = None) -> PriceTable:
     """The shipped (or given) price table with the config's `models` section on top."""
-    table = base or shipped_prices()
+    table = base or load_prices(config.transport.price_file)
     overrides = {
         name: ModelPrice(m.input_cost_per_token, m.output_cost_per_token, m.context_window, frozenset(m.capabilities))
         for name, m in config.models.items()
@@ -76,18 +108,25 @@ def price_table(config: WorkbenchConfig, base: PriceTable | None = None) -> Pric
 
 
 def make_transport(config: WorkbenchConfig, prices: PriceTable, seed: int | None = None) -> LlmTransport:
-    from workbench.transport.simulated import SimulatedTransport  # keeps --help start-up light
+    from workbench.transport.factory import transport_from_config  # keeps --help start-up light
 
-    if config.transport.kind == "simulated":
-        return SimulatedTransport(
-            prices, seed=config.transport.seed if seed is None else seed, extra_models=config.models.keys()
-        )
-    raise ConfigError("config", ["transport.kind: 'http' is not available yet; use 'simulated'"])
+    return transport_from_config(config, prices, seed)
 
 
 def _models(task: str, pc: PipelineConfig, config: WorkbenchConfig) -> list[str]:
     refs = pc.preferred_models or [config.routing.default_model]
     return [config.resolve(m) for m in refs]
+
+
+def _assembler(pc: PipelineConfig) -> ContextAssembler:
+    c = pc.context
+    if c.assembler == "attention":
+        from workbench.pipeline.attention import AttentionAssembler
+
+        return AttentionAssembler(
+            c.max_tokens, window=c.window, min_information=c.min_information, temperature=c.temperature
+        )
+    return TokenBudgetAssembler(c.max_tokens)
 
 
 def _scorer(pc: PipelineConfig) -> QualityScorer:
@@ -98,25 +137,22 @@ def _scorer(pc: PipelineConfig) -> QualityScorer:
     return NoopScorer()
 
 
-def _router(pc: PipelineConfig, models: list[str], prices: PriceTable) -> ModelRouter:
-    if pc.router == "static":
-        return StaticRouter(models, prices)
-    if pc.router == "cost-based":
-        return CostBasedRouter(models, prices)
-    raise AssertionError(f"config validation let through router {pc.router!r}")  # config.ROUTERS guards this
-
-
 def build_pipeline(
     config: WorkbenchConfig,
     *,
     transport: LlmTransport | None = None,
     prices: PriceTable | None = None,
     seed: int | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> PipelineRegistry:
-    """Build every configured pipeline. Fails with a config path when a model cannot be served."""
+    """Build every configured pipeline. Fails with a config path when a model cannot be served.
+
+    `clock` drives breaker cooldowns and per-minute usage (default: wall time; replay passes logged time).
+    Routers draw randomness only from generators seeded by `seed` (default: `transport.seed`).
+    """
     table = price_table(config, prices)
     transport = transport or make_transport(config, table, seed)
-    classifier = KeywordClassifier(config.routing.keywords, config.routing.default_task_type)
+    factory = RoutingFactory(config, table, seed=config.transport.seed if seed is None else seed, clock=clock)
 
     problems: list[str] = []
     specs = dict(config.pipelines)
@@ -131,19 +167,21 @@ def build_pipeline(
                     f"{where}: the {transport.name} transport cannot serve '{m}'; "
                     f"add it under `models` with its prices, or pick a served model"
                 )
+        problems += factory.problems(task, pc, transport.serves, transport.name)
         if problems:
             continue
         built[task] = Pipeline(
             pipeline_id=task,
             config=pc,
-            classifier=classifier,
-            router=_router(pc, models, table),
-            context=TokenBudgetAssembler(pc.context.max_tokens),
+            classifier=factory.classifier(pc.classifier),
+            router=factory.router(task, pc, models),
+            context=_assembler(pc),
             transport=transport,
             scorer=_scorer(pc),
             learner=NoopLearner(),
         )
     if problems:
-        raise ConfigError("config", problems)
+        raise ConfigError("config", list(dict.fromkeys(problems)))  # shared sections (tiers) report once
     default = built.pop(DEFAULT_PIPELINE)
-    return PipelineRegistry(classifier, built, default, config, table, transport)
+    # Classification picks the pipeline, so the default pipeline's classifier classifies every request first.
+    return PipelineRegistry(default.classifier, built, default, config, table, transport, factory.fleet)

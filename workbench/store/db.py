@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import duckdb
 import platformdirs
@@ -20,11 +21,17 @@ import polars as pl
 
 from workbench.domain import Trajectory
 from workbench.errors import BadInputError, StoreError
-from workbench.store.queries import load_query
-from workbench.store.rows import row_to_trajectory, trajectory_to_row
+from workbench.store.migrations import latest_version, migrate, schema_version
+from workbench.store.privacy import PrivacyMode, check_mode
+from workbench.store.queries import first_row, load_query, run
+from workbench.store.rows import row_to_trajectory
 from workbench.store.writer import BatchWriter, RejectedRow
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from workbench.store.transfer import ImportReport, Readout
+    from workbench.store.witness import VerifyReport
+
+SCHEMA_VERSION = latest_version()
 APP_NAME = "clawft-workbench"
 MEMORY = ":memory:"
 
@@ -49,15 +56,28 @@ class TrajectoryStore:
         notice: str | None = None,
         batch_size: int = 1000,
         flush_interval: float = 0.5,
+        privacy: PrivacyMode = "full",
     ) -> None:
         self.path = path
         self.read_only = read_only
         self.notice = notice  # one line for the user when the store is not what they asked for (e.g. read-only)
+        self.privacy: PrivacyMode = check_mode(privacy)  # applied to texts before they are stored
         self._con = con
         self._closed = False
         self._close_lock = threading.Lock()
+        # Held by the writer thread per batch and by bulk imports, so the two never interleave on the chain head.
+        self._write_lock = threading.Lock()
         self._writer = (
-            None if read_only else BatchWriter(con, where=path, batch_size=batch_size, flush_interval=flush_interval)
+            None
+            if read_only
+            else BatchWriter(
+                con,
+                where=path,
+                batch_size=batch_size,
+                flush_interval=flush_interval,
+                privacy=self.privacy,
+                write_lock=self._write_lock,
+            )
         )
         # So rows queued by a program that forgets close() still reach the file on a normal exit.
         atexit.register(self._close_at_exit)
@@ -77,11 +97,19 @@ class TrajectoryStore:
     # -- writing -----------------------------------------------------------------------------------------------
 
     def append(self, t: Trajectory) -> None:
-        """Queue one trajectory for writing; returns at once (the DuckDB work happens on the writer thread)."""
+        """Queue one trajectory for writing; returns at once.
+
+        Conversion, privacy, the witness and the DuckDB insert happen on the writer thread, so a trajectory the
+        store cannot hold (a field that is not JSON, a duplicate id) is reported by the next flush() or close()
+        and kept in `rejected`, not raised here.
+        """
         if self._writer is None:
-            why = f" ({self.notice})" if self.notice else ""
-            raise StoreError(f"the trajectory store {self.path} is open read-only{why}; trajectories cannot be saved")
-        self._writer.put(trajectory_to_row(t))
+            self._refuse("trajectories cannot be saved")
+        self._writer.put(t)
+
+    def _refuse(self, what: str) -> NoReturn:
+        why = f" ({self.notice})" if self.notice else ""
+        raise StoreError(f"the trajectory store {self.path} is open read-only{why}; {what}")
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until everything appended before this call is written; raise StoreError if a write failed."""
@@ -147,7 +175,7 @@ class TrajectoryStore:
         finally:
             cur.close()
 
-    def query(self, name: str, **params: Any) -> pl.DataFrame:
+    def query(self, name: str, /, **params: Any) -> pl.DataFrame:
         """Run the named query `queries/<name>.sql` with bound parameters; the result as a polars DataFrame."""
         sql = load_query(name)
         with self._cursor() as cur:
@@ -157,7 +185,7 @@ class TrajectoryStore:
             except duckdb.Error as exc:
                 raise StoreError(f"query {name!r} on {self.path} failed: {exc}") from exc
 
-    def _rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
+    def _rows(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
         """Like query() but as Python dicts (DuckDB's own conversion: MAP -> dict, STRUCT -> dict, LIST -> list)."""
         sql = load_query(name)
         with self._cursor() as cur:
@@ -182,6 +210,266 @@ class TrajectoryStore:
         """The full trajectory with this id, or None."""
         rows = self._rows("get_trajectory", trajectory_id=trajectory_id)
         return row_to_trajectory(rows[0]) if rows else None
+
+    def trajectories_of(self, log: str) -> list[Trajectory]:
+        """Every trajectory of one log, in the order they were written."""
+        return [row_to_trajectory(r) for r in self._rows("trajectories_of_log", log=log)]
+
+    def outcomes(self, log: str) -> pl.DataFrame:
+        """One full-information log's outcome rows (prompt x model), in source order."""
+        return self.query("outcomes_of_log", log=log)
+
+    def logs(self) -> pl.DataFrame:
+        """Every log in the store: name, kind (live | full-information | bandit | imported), row counts, source."""
+        return self.query("log_catalogue")
+
+    # -- integrity ---------------------------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Recompute the witness chain over every stored trajectory; the report names the first broken link.
+
+        Queued trajectories are written first (when the store is writable), so they are checked too.
+        """
+        from workbench.store.witness import verify
+
+        self.flush()
+        with self._cursor() as cur:
+            try:
+                return verify(cur)
+            except duckdb.Error as exc:
+                raise StoreError(f"verifying {self.path} failed: {exc}") from exc
+
+    # -- imports and exports -----------------------------------------------------------------------------------
+
+    def ingest(self, readouts: Sequence[Readout]) -> list[ImportReport]:
+        """Write what importers read, all in one transaction: every row lands, or (on any error) none does."""
+        from workbench.store.outcomes import OutcomeSet, insert_outcomes, with_privacy
+        from workbench.store.transfer import ImportReport
+        from workbench.store.witness import append_chained, prepare
+
+        if self._writer is None:
+            self._refuse("nothing can be imported")
+        reports: list[ImportReport] = []
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._write_lock, self._cursor() as cur:
+            cur.begin()
+            source = ""
+            try:
+                for item in readouts:
+                    source = item.source
+                    if isinstance(item, OutcomeSet):
+                        self._check_log_kind(cur, item.log, "full-information", source)
+                        insert_outcomes(cur, with_privacy(item.table, self.privacy))
+                        self._register(cur, item.log, "full-information", source, now, item.notes)
+                        rows = item.table.num_rows
+                        reports.append(ImportReport(item.log, "full-information", rows, source, item.notes))
+                        continue
+                    ts = item.trajectories
+                    for start in range(0, len(ts), _IMPORT_CHUNK):
+                        append_chained(cur, prepare(ts[start : start + _IMPORT_CHUNK], self.privacy))
+                    for log in item.logs:
+                        self._check_log_kind(cur, log, item.kind, source)
+                        self._register(cur, log, item.kind, source, now, item.notes)
+                        n = sum(1 for t in ts if t.log == log)
+                        reports.append(ImportReport(log, item.kind, n, source, item.notes))
+                cur.commit()
+            except duckdb.ConstraintException as exc:
+                _rollback(cur)
+                raise BadInputError(
+                    f"{source}: {exc}; the rows are duplicated in the file or already in {self.path} "
+                    "(import under another --name, or leave the file out); nothing was imported"
+                ) from exc
+            except (ValueError, TypeError, BadInputError) as exc:
+                _rollback(cur)
+                raise BadInputError(f"{source}: {exc}; nothing was imported") from exc
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise StoreError(f"importing {source} into {self.path} failed: {exc}; nothing was imported") from exc
+            except BaseException:
+                _rollback(cur)
+                raise
+        return reports
+
+    def _check_log_kind(self, cur: duckdb.DuckDBPyConnection, log: str, kind: str, source: str) -> None:
+        row = first_row(cur, "log_exists", {"log": log})
+        trajectories, outcomes, existing = row if row else (0, 0, None)
+        holds_other = outcomes if kind != "full-information" else trajectories
+        if holds_other or (existing is not None and existing != kind):
+            raise BadInputError(
+                f"{source}: log {log!r} already exists in {self.path} as a "
+                f"{existing or ('full-information' if outcomes else 'trajectory')} log; "
+                "import under another --name"
+            )
+
+    @staticmethod
+    def _register(cur: duckdb.DuckDBPyConnection, log: str, kind: str, source: str, now: datetime, notes: str) -> None:
+        run(cur, "register_log", {"name": log, "kind": kind, "source": source, "now": now, "notes": notes})
+
+    def import_files(
+        self, fmt: str, paths: Sequence[str | os.PathLike[str]], name: str | None = None
+    ) -> list[ImportReport]:
+        """Import Parquet, JSONL or OBP files (all in one transaction); see workbench.store.transfer."""
+        from workbench.store.transfer import read_files
+
+        return self.ingest(read_files(fmt, [os.fspath(p) for p in paths], name))
+
+    def import_routellm(
+        self, directory: str | os.PathLike[str], name: str | None = None, *, keep_contaminated: bool = False
+    ) -> list[ImportReport]:
+        """Import a RouteLLM-format directory into `outcomes` (costs derived, and marked so)."""
+        from workbench.store.routellm import read_routellm
+
+        return self.ingest(read_routellm(os.fspath(directory), name, keep_contaminated=keep_contaminated))
+
+    def export_log(self, log: str, fmt: str, path: str | os.PathLike[str]) -> int:
+        """Write one log to a file (parquet | jsonl | obp); returns the number of rows written."""
+        from workbench.store import obp
+        from workbench.store.transfer import check_format, outcome_lines, write_jsonl, write_parquet
+        from workbench.store.witness import row_canonical
+
+        out = Path(os.fspath(path)).expanduser()
+        fmt = check_format(fmt, out)
+        self.flush()
+        entry = self.logs().filter(pl.col("name") == log)
+        if entry.height == 0:
+            known = ", ".join(self.logs()["name"].to_list()) or "(none)"
+            raise BadInputError(f"no log named {log!r} in {self.path}; logs: {known}")
+        info = entry.row(0, named=True)
+        meta = {"log": log, "kind": info["kind"], "source": info["source"], "notes": info["notes"], "format": "1"}
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if info["outcome_rows"]:
+                if fmt == "obp":
+                    raise BadInputError(
+                        f"{log!r} is a full-information log; OBP form is for bandit logs of trajectories"
+                    )
+                with self._cursor() as cur:
+                    table = cur.sql(load_query("outcomes_of_log"), params={"log": log}).to_arrow_table()
+                table = table.cast(_outcome_schema())
+                if fmt == "jsonl":
+                    return write_jsonl(outcome_lines(table), out)
+                write_parquet(table, out, {**meta, "table": "outcomes"})
+                return int(table.num_rows)
+            if fmt == "parquet":
+                with self._cursor() as cur:
+                    table = cur.sql(load_query("trajectories_of_log"), params={"log": log}).to_arrow_table()
+                write_parquet(table, out, {**meta, "table": "trajectories"})
+                return int(table.num_rows)
+            rows = self._rows("trajectories_of_log", log=log)
+            if fmt == "jsonl":
+                return write_jsonl((row_canonical(r)[1] for r in rows), out)
+            bandit = obp.from_trajectories([row_to_trajectory(r) for r in rows], f"log {log!r}")
+            obp.write_bandit_log(bandit, out)
+            return bandit.n_rounds
+        except OSError as exc:
+            raise BadInputError(f"cannot write {out}: {exc}") from exc
+
+    # -- learned state and replay runs -------------------------------------------------------------------------
+
+    def save_policy(
+        self, name: str, state: bytes | Mapping[str, Any], *, parent: int | None = None, notes: str = ""
+    ) -> int:
+        """Store a new version of a policy's learned state (JSON-able mapping or raw bytes); returns its version."""
+        if self._writer is None:
+            self._refuse("policies cannot be saved")
+        if isinstance(state, bytes | bytearray):
+            fmt, blob = "bytes", bytes(state)
+        else:
+            try:
+                fmt, blob = "json", json.dumps(state, sort_keys=True, separators=(",", ":")).encode("utf-8")
+            except (TypeError, ValueError) as exc:
+                raise BadInputError(f"policy {name!r}: the state is not JSON-serialisable: {exc}") from exc
+        params = {"name": name, "parent": parent, "now": _utcnow(), "format": fmt, "state": blob, "notes": notes}
+        with self._write_lock, self._cursor() as cur:
+            try:
+                row = first_row(cur, "save_policy", params)
+            except duckdb.Error as exc:
+                raise StoreError(f"saving policy {name!r} to {self.path} failed: {exc}") from exc
+        assert row is not None
+        return int(row[0])
+
+    def load_policy(self, name: str, version: int | None = None) -> tuple[int, bytes | dict[str, Any]] | None:
+        """(version, state) of a policy (newest when `version` is None), or None when there is none."""
+        rows = self._rows("load_policy", name=name, version=version)
+        if not rows:
+            return None
+        row = rows[0]
+        blob = bytes(row["state"])
+        state: bytes | dict[str, Any] = json.loads(blob) if row["format"] == "json" else blob
+        return int(row["version"]), state
+
+    def save_replay_run(
+        self,
+        *,
+        log: str,
+        estimator: str,
+        configs: Mapping[str, Any],
+        results: Mapping[str, Mapping[str, Any]],
+        curves: Mapping[str, Mapping[str, Any]] | None = None,
+        outcome_source: str = "",
+        seed: int | None = None,
+        notes: str = "",
+    ) -> str:
+        """Record a replay run (configs, estimator, per-pipeline metrics and curves); returns its run id."""
+        from workbench.domain import new_id
+
+        if self._writer is None:
+            self._refuse("replay runs cannot be saved")
+        run_id = new_id()
+        dump = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+        with self._write_lock, self._cursor() as cur:
+            cur.begin()
+            try:
+                run(
+                    cur,
+                    "save_replay_run",
+                    {
+                        "run_id": run_id,
+                        "now": _utcnow(),
+                        "log": log,
+                        "estimator": estimator,
+                        "outcome_source": outcome_source,
+                        "seed": seed,
+                        "configs": dump(configs),
+                        "notes": notes,
+                    },
+                )
+                for pipeline, metrics in results.items():
+                    curve = (curves or {}).get(pipeline)
+                    run(
+                        cur,
+                        "save_replay_result",
+                        {
+                            "run_id": run_id,
+                            "pipeline": pipeline,
+                            "metrics": dump(metrics),
+                            "curves": None if curve is None else dump(curve),
+                        },
+                    )
+                cur.commit()
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise StoreError(f"saving a replay run to {self.path} failed: {exc}") from exc
+        return run_id
+
+
+_IMPORT_CHUNK = 20_000  # trajectories converted at a time during an import, to bound memory
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    # A failed rollback must not hide the error that caused it.
+    with contextlib.suppress(duckdb.Error):
+        cur.rollback()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _outcome_schema() -> Any:
+    from workbench.store.outcomes import OUTCOME_SCHEMA
+
+    return OUTCOME_SCHEMA
 
 
 # -- opening ---------------------------------------------------------------------------------------------------
@@ -250,19 +538,11 @@ def _connect(database: str, read_only: bool) -> tuple[duckdb.DuckDBPyConnection,
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, database: str, *, read_only: bool) -> None:
-    """Apply the schema (when writable) and check the file's schema version is one this code understands."""
+    """Migrate the schema (when writable) and check the file's schema version is one this code understands."""
     try:
         if not read_only:
-            con.begin()
-            con.execute(load_query("schema"))
-            # Bound as a parameter: the schema's "now" must be UTC, not the session time zone.
-            con.execute(
-                "INSERT INTO schema_version SELECT $version, $now "
-                "WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE version = $version)",
-                {"version": SCHEMA_VERSION, "now": datetime.now(UTC).replace(tzinfo=None)},
-            )
-            con.commit()
-        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+            migrate(con, database)
+        version = schema_version(con)
     except duckdb.CatalogException as exc:
         raise StoreError(
             f"{database} is not a clawft-workbench trajectory store (no schema_version table); "
@@ -270,13 +550,17 @@ def _prepare(con: duckdb.DuckDBPyConnection, database: str, *, read_only: bool) 
         ) from exc
     except duckdb.Error as exc:
         raise StoreError(f"cannot prepare the trajectory store {database}: {exc}") from exc
-    version = row[0] if row else None
     if version is None:
         raise StoreError(f"{database} has no schema version recorded; open it once read-write to initialise it")
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{database} has schema version {version}, newer than this clawft-workbench understands "
             f"({SCHEMA_VERSION}): upgrade clawft-workbench, or pass --db with another path"
+        )
+    if version < SCHEMA_VERSION:
+        raise StoreError(
+            f"{database} has schema version {version}, older than this clawft-workbench ({SCHEMA_VERSION}), and is "
+            "open read-only: open it read-write once (with no other process using it) to upgrade it"
         )
 
 
@@ -286,29 +570,39 @@ def open_store(
     read_only: bool = False,
     batch_size: int = 1000,
     flush_interval: float = 0.5,
+    privacy: str = "full",
+    seed_samples: bool | None = None,
 ) -> TrajectoryStore:
     """Open (creating if needed) the store at `path`; None means the default file, ":memory:" an in-memory store.
 
     If another process has the file open for writing, falls back to read-only (`store.read_only`, `store.notice`)
-    when DuckDB allows it, and raises StoreError saying how to fix it when it does not.
+    when DuckDB allows it, and raises StoreError saying how to fix it when it does not. `privacy` (full | redacted
+    | hash-only) is applied to prompts, messages and responses before they are stored. `seed_samples`: import the
+    shipped sample_logs/ when this call creates the file; by default only for the default file (path None), so a
+    fresh install opens onto data.
     """
+    mode = check_mode(privacy)
     if path is None:
         file: Path | None = default_db_path()
     elif os.fspath(path) == MEMORY:
         file = None
     else:
         file = Path(os.fspath(path)).expanduser()
+    if seed_samples is None:
+        seed_samples = path is None
 
     if file is None:
         if read_only:
             raise BadInputError("an in-memory store (:memory:) cannot be opened read-only: it would always be empty")
         database = MEMORY
+        created = True
     else:
         database = str(file)
         if file.is_dir():
             raise BadInputError(f"--db {database} is a directory; give a file path such as {file / 'workbench.duckdb'}")
         if read_only and not file.exists():
             raise StoreError(f"no trajectory store at {database}; open it read-write once to create it")
+        created = not file.exists()
         if not read_only:
             try:
                 file.parent.mkdir(parents=True, exist_ok=True)
@@ -318,14 +612,29 @@ def open_store(
     con, actually_read_only, notice = _connect(database, read_only)
     try:
         _prepare(con, database, read_only=actually_read_only)
-        return TrajectoryStore(
+        store = TrajectoryStore(
             con,
             path=database,
             read_only=actually_read_only,
             notice=notice,
             batch_size=batch_size,
             flush_interval=flush_interval,
+            privacy=mode,
         )
     except BaseException:
         con.close()
         raise
+    if created and seed_samples and not store.read_only:
+        from workbench.store.samples import seed_from_samples
+
+        try:
+            seed_from_samples(store)
+        except BaseException:
+            store.close()
+            if file is not None:
+                # A half-seeded default store would never be seeded again: start over on the next open.
+                for leftover in (file, file.with_name(file.name + ".wal")):
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+            raise
+    return store

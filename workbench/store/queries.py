@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from workbench.errors import StoreError
 
@@ -55,3 +57,43 @@ def load_query(name: str) -> str:
     text = file.read_text(encoding="utf-8")
     _cache[name] = text
     return text
+
+
+_MIGRATION = re.compile(r"^(\d{3})_[A-Za-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered migrations `queries/migrations/NNN_name.sql` as (version, file name, SQL), in order.
+
+    Versions must run 1, 2, 3, ... without gaps or repeats: a missing file would otherwise be skipped silently.
+    """
+    folder = queries_dir() / "migrations"
+    found: list[tuple[int, str, str]] = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            match = _MIGRATION.match(p.name)
+            if match and p.is_file():
+                found.append((int(match.group(1)), p.name, p.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise StoreError(
+            f"the schema migrations in {folder} are not numbered 001, 002, ... without gaps: found {versions}; "
+            "reinstall clawft-workbench"
+        )
+    return found
+
+
+def run(cursor: Any, name: str, params: Mapping[str, Any] | None = None) -> None:
+    """Execute the named statement with bound parameters and drain its result.
+
+    DuckDB refuses the next statement on a cursor whose last result was not consumed, and INSERT / UPDATE return
+    a row count.
+    """
+    cursor.execute(load_query(name), params).fetchall()
+
+
+def first_row(cursor: Any, name: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of the named query (the rest drained, as DuckDB requires), or None."""
+    rows = cursor.execute(load_query(name), params).fetchall()
+    return tuple(rows[0]) if rows else None

@@ -111,6 +111,8 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("learner_version_before", pa.int32()),
         ("learner_version_after", pa.int32()),
         ("witness_hash", pa.string()),
+        ("witness_seq", pa.int64()),
+        ("privacy", pa.string()),
     ]
 )
 
@@ -179,8 +181,11 @@ FIELD_COLUMNS: Mapping[str, str] = {
     "source": "source",
     "log": "log",
 }
-# Columns computed from other fields (for queries and list views) or filled in later; ignored when reading back.
-DERIVED_COLUMNS: frozenset[str] = frozenset({"created_at", "prompt", "provider", "witness_hash"})
+# Columns computed from other fields (for queries and list views) or bookkeeping filled in by the writer (the
+# witness chain, the privacy mode applied); ignored when reading back.
+DERIVED_COLUMNS: frozenset[str] = frozenset(
+    {"created_at", "prompt", "provider", "witness_hash", "witness_seq", "privacy"}
+)
 
 
 def _plain_default(obj: Any) -> Any:
@@ -296,6 +301,8 @@ def trajectory_to_row(t: Trajectory) -> Row:
         "learner_version_before": t.learner_version_before,
         "learner_version_after": t.learner_version_after,
         "witness_hash": None,
+        "witness_seq": None,
+        "privacy": None,
     }
 
 
@@ -436,3 +443,184 @@ def row_to_trajectory(row: Mapping[str, Any]) -> Trajectory:
         raise StoreError(f"trajectory row {row.get('trajectory_id')!r} lacks column {exc.args[0]!r}") from exc
     except (TypeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         raise StoreError(f"trajectory row {row.get('trajectory_id')!r} cannot be read back: {exc}") from exc
+
+
+# -- columnar: the writer thread's path ------------------------------------------------------------------------
+
+JsonTexts = tuple[str, str, str, str, str, str]
+
+
+def json_texts(t: Trajectory) -> JsonTexts:
+    """The stored JSON texts of a trajectory's free-form fields, in canonical.canonical_plain's order."""
+    tid, req, resp = t.trajectory_id, t.request, t.response
+    return (
+        _json(req.tools, tid, "request.tools"),
+        _json(req.metadata, tid, "request.metadata"),
+        _json(t.profile.factor_notes, tid, "profile.factor_notes"),
+        _json(resp.tool_calls, tid, "response.tool_calls"),
+        _json(resp.metadata, tid, "response.metadata"),
+        _json(t.quality.explanations, tid, "quality.explanations"),
+    )
+
+
+def _message_lists(groups: Sequence[Sequence[Message]]) -> pa.Array:
+    offsets = [0]
+    roles: list[str] = []
+    contents: list[str] = []
+    for group in groups:
+        for m in group:
+            roles.append(m.role)
+            contents.append(m.content)
+        offsets.append(len(roles))
+    values = pa.StructArray.from_arrays(
+        [pa.array(roles, pa.string()), pa.array(contents, pa.string())], fields=list(_MESSAGE)
+    )
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
+def _struct_lists(groups: Sequence[Sequence[Any]], struct: pa.StructType, getters: Sequence[Any]) -> pa.Array:
+    offsets = [0]
+    flat: list[Any] = []
+    for group in groups:
+        flat.extend(group)
+        offsets.append(len(flat))
+    children = [pa.array([get(x) for x in flat], type=f.type) for f, get in zip(struct, getters, strict=True)]
+    values = pa.StructArray.from_arrays(children, fields=list(struct))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
+def _created_at(unix: pa.Array) -> pa.Array:
+    """Float unix seconds -> UTC TIMESTAMP(us), rounded to the nearest microsecond."""
+    import numpy as np
+
+    seconds = unix.to_numpy(zero_copy_only=False)
+    bad = ~np.isfinite(seconds) | (np.abs(seconds) > 2.5e11)  # beyond year 9999 DuckDB cannot hold it
+    if bad.any():
+        raise ValueError(f"created_at={seconds[bad][0]!r} is not a usable unix time")
+    micros = np.rint(seconds * 1e6).astype(np.int64)
+    return pa.array(micros, pa.int64()).cast(pa.timestamp("us"))
+
+
+def _column(name: str, build: Any) -> pa.Array:
+    try:
+        array: pa.Array = build()
+        return array
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"column {name}: {exc}") from exc
+
+
+def build_columns(ts: Sequence[Trajectory], texts: Sequence[JsonTexts], privacy: str) -> pa.Table:
+    """One Arrow table of ROW_SCHEMA for `ts` (already under their privacy mode), built column by column.
+
+    The witness columns are left NULL for the chain to fill. Raises ValueError naming the column when a value
+    has the wrong type; the writer then splits the batch to find the row.
+    """
+    n = len(ts)
+    reqs = [t.request for t in ts]
+    profs = [t.profile for t in ts]
+    decs = [t.decision for t in ts]
+    ctxs = [t.context for t in ts]
+    resps = [t.response for t in ts]
+    qs = [t.quality for t in ts]
+    s, f64, i64, i32, b = pa.string(), pa.float64(), pa.int64(), pa.int32(), pa.bool_()
+
+    def col(name: str, values: Any, typ: pa.DataType) -> pa.Array:
+        return _column(name, lambda: pa.array(values, type=typ))
+
+    unix = col("created_unix", [t.created_at for t in ts], f64)
+    arrays: dict[str, pa.Array] = {
+        "trajectory_id": col("trajectory_id", [t.trajectory_id for t in ts], s),
+        "created_at": _column("created_at", lambda: _created_at(unix)),
+        "created_unix": unix,
+        "log": col("log", [t.log for t in ts], s),
+        "source": col("source", [t.source for t in ts], s),
+        "pipeline_id": col("pipeline_id", [t.pipeline_id for t in ts], s),
+        "config_hash": col("config_hash", [t.config_hash for t in ts], s),
+        "prompt": col("prompt", [r.prompt for r in reqs], s),
+        "messages": _column("messages", lambda: _message_lists([r.messages for r in reqs])),
+        "tools": col("tools", [x[0] for x in texts], s),
+        "request_metadata": col("request_metadata", [x[1] for x in texts], s),
+        "max_output_tokens": col("max_output_tokens", [r.max_output_tokens for r in reqs], i64),
+        "task_type": col("task_type", [p.task_type for p in profs], s),
+        "complexity": col("complexity", [p.complexity for p in profs], f64),
+        "factors": col("factors", [dict(p.factors) for p in profs], ROW_SCHEMA.field("factors").type),
+        "budget_class": col("budget_class", [p.budget_class for p in profs], s),
+        "urgency": col("urgency", [p.urgency for p in profs], s),
+        "required_capabilities": col(
+            "required_capabilities", [list(p.required_capabilities) for p in profs], pa.list_(s)
+        ),
+        "profile_confidence": col("profile_confidence", [p.confidence for p in profs], f64),
+        "profile_explanation": col("profile_explanation", [p.explanation for p in profs], s),
+        "factor_notes": col("factor_notes", [x[2] for x in texts], s),
+        "model": col("model", [d.model for d in decs], s),
+        "provider": col("provider", [d.provider for d in decs], s),
+        "strategy": col("strategy", [d.strategy for d in decs], s),
+        "candidates": _column(
+            "candidates",
+            lambda: _struct_lists(
+                [d.candidates for d in decs],
+                _CANDIDATE,
+                [lambda c: c.model, lambda c: c.score, lambda c: c.probability, lambda c: c.excluded],
+            ),
+        ),
+        "propensity": col("propensity", [d.propensity for d in decs], f64),
+        "explored": col("explored", [d.explored for d in decs], b),
+        "uncertainty": col("uncertainty", [d.uncertainty for d in decs], f64),
+        "decision_reason": col("decision_reason", [d.reason for d in decs], s),
+        "fallbacks": col("fallbacks", [list(d.fallbacks) for d in decs], pa.list_(s)),
+        "tier": col("tier", [d.tier for d in decs], s),
+        "decision_policy": col("decision_policy", [d.policy for d in decs], s),
+        "context_messages": _column("context_messages", lambda: _message_lists([c.messages for c in ctxs])),
+        "context_tokens": col("context_tokens", [c.tokens for c in ctxs], i64),
+        "context_budget": col("context_budget", [c.budget for c in ctxs], i64),
+        "context_dropped": col("context_dropped", [c.dropped for c in ctxs], i64),
+        "context_notes": col("context_notes", [c.notes for c in ctxs], s),
+        "served_model": col("served_model", [r.served_model for r in resps], s),
+        "status": col("status", [r.status for r in resps], s),
+        "response_text": col("response_text", [r.text for r in resps], s),
+        "tool_calls": col("tool_calls", [x[3] for x in texts], s),
+        "finish_reason": col("finish_reason", [r.finish_reason for r in resps], s),
+        "json_repaired": col("json_repaired", [r.json_repaired for r in resps], b),
+        "response_error": col("response_error", [r.error for r in resps], s),
+        "input_tokens": col("input_tokens", [r.usage.input_tokens for r in resps], i64),
+        "output_tokens": col("output_tokens", [r.usage.output_tokens for r in resps], i64),
+        "cost_usd": col("cost_usd", [r.cost_usd for r in resps], f64),
+        "price_version": col("price_version", [r.price_version for r in resps], s),
+        "ttft_ms": col("ttft_ms", [r.ttft_ms for r in resps], f64),
+        "latency_ms": col("latency_ms", [r.latency_ms for r in resps], f64),
+        "attempts": _column(
+            "attempts",
+            lambda: _struct_lists(
+                [r.attempts for r in resps],
+                _ATTEMPT,
+                [
+                    lambda a: a.deployment,
+                    lambda a: a.status,
+                    lambda a: a.latency_ms,
+                    lambda a: a.http_status,
+                    lambda a: a.retry_after_s,
+                    lambda a: a.error,
+                ],
+            ),
+        ),
+        "response_metadata": col("response_metadata", [x[4] for x in texts], s),
+        "q_accuracy": col("q_accuracy", [q.accuracy for q in qs], f64),
+        "q_relevance": col("q_relevance", [q.relevance for q in qs], f64),
+        "q_completeness": col("q_completeness", [q.completeness for q in qs], f64),
+        "q_coherence": col("q_coherence", [q.coherence for q in qs], f64),
+        "q_safety": col("q_safety", [q.safety for q in qs], f64),
+        "q_overall": col("q_overall", [q.overall for q in qs], f64),
+        "quality_source": col("quality_source", [q.source for q in qs], s),
+        "quality_explanations": col("quality_explanations", [x[5] for x in texts], s),
+        "reward": col("reward", [t.reward for t in ts], f64),
+        "reward_source": col("reward_source", [t.reward_source for t in ts], s),
+        "learner_version_before": col("learner_version_before", [t.learner_version_before for t in ts], i32),
+        "learner_version_after": col("learner_version_after", [t.learner_version_after for t in ts], i32),
+        "witness_hash": pa.nulls(n, s),
+        "witness_seq": pa.nulls(n, i64),
+        "privacy": pa.array([privacy] * n, s),
+    }
+    try:
+        return pa.Table.from_arrays([arrays[f.name] for f in ROW_SCHEMA], schema=ROW_SCHEMA)
+    except (pa.ArrowException, ValueError) as exc:  # a NULL in a NOT NULL column
+        raise ValueError(f"trajectory batch does not fit the trajectories table: {exc}") from exc

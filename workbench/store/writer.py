@@ -1,4 +1,5 @@
-"""The store's one batched writer: callers enqueue rows without blocking; a background thread inserts batches."""
+"""The store's one batched writer: callers enqueue trajectories without blocking; a background thread converts
+them to Arrow columns, chains them into the witness and inserts each batch in one transaction."""
 
 from __future__ import annotations
 
@@ -11,22 +12,23 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from workbench.domain import Trajectory
 from workbench.errors import BadInputError, StoreError
-from workbench.store.rows import Row, rows_to_arrow
+from workbench.store.privacy import PrivacyMode
+from workbench.store.witness import append_chained, prepare
 
-_VIEW = "trajectory_batch"
-_INSERT = f"INSERT INTO trajectories BY NAME SELECT * FROM {_VIEW}"
-
-# Errors that mean some row in the batch is bad, so retrying the same batch can never succeed. On these the
-# writer splits the batch to isolate the culprits instead of retrying; anything else (I/O, out of memory, an
-# unknown failure) is treated as transient and the whole batch is kept for a retry.
+# Errors that mean some trajectory in the batch is bad, so retrying the same batch can never succeed. On these
+# the writer splits the batch to isolate the culprits instead of retrying; anything else (I/O, out of memory, a
+# write conflict, an unknown failure) is treated as transient and the whole batch is kept for a retry.
 _DATA_ERRORS: tuple[type[BaseException], ...] = (
     duckdb.IntegrityError,  # duplicate trajectory_id, NULL in a NOT NULL column
     duckdb.DataError,  # conversion, out of range, type mismatch
     pa.ArrowException,
+    BadInputError,  # a free-form field that is not JSON
     OverflowError,
     TypeError,
     ValueError,
+    AttributeError,  # not a Trajectory at all
 )
 
 _MAX_BACKOFF_S = 30.0
@@ -34,30 +36,43 @@ _MAX_BACKOFF_S = 30.0
 
 @dataclass(frozen=True, slots=True)
 class RejectedRow:
-    """A row the database refused for its content; kept so it is never dropped without a trace."""
+    """A trajectory the store refused for its content; kept so it is never dropped without a trace."""
 
-    row: Row
+    trajectory: Trajectory
     reason: str
 
+    @property
+    def trajectory_id(self) -> str:
+        return str(getattr(self.trajectory, "trajectory_id", "?"))
 
-def insert_table(cursor: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
-    """Insert an Arrow table of ROW_SCHEMA rows into `trajectories` in one statement and one transaction."""
-    cursor.register(_VIEW, table)
-    try:
+
+_CONFLICT_RETRIES = 100
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+def insert_table(cursor: duckdb.DuckDBPyConnection, batch: list[Trajectory], privacy: PrivacyMode) -> None:
+    """Convert, chain and insert `batch` in one transaction (all of it or none).
+
+    Another writer on the same file (a second store in this process) moving the chain head first makes DuckDB
+    refuse this transaction; that is not a failure, so it is retried at once on the new head.
+    """
+    prepared = prepare(batch, privacy)
+    for attempt in range(_CONFLICT_RETRIES + 1):
         cursor.begin()
         try:
-            cursor.execute(_INSERT).fetchall()
+            append_chained(cursor, prepared)
             cursor.commit()
-        except BaseException:
+            return
+        except BaseException as exc:
             # A failed rollback must not hide the error that caused it.
             with contextlib.suppress(duckdb.Error):
                 cursor.rollback()
-            raise
-    finally:
-        # After the transaction ends: an aborted transaction refuses even an unregister, which would mask
-        # the real error. register() replaces a leftover view of the same name anyway.
-        with contextlib.suppress(duckdb.Error):
-            cursor.unregister(_VIEW)
+            if not _is_conflict(exc) or attempt == _CONFLICT_RETRIES:
+                raise
+        time.sleep(0.001 * (attempt + 1))
 
 
 def _describe(exc: BaseException) -> str:
@@ -67,9 +82,11 @@ def _describe(exc: BaseException) -> str:
 class BatchWriter:
     """Owns the queue and the writer thread for one connection.
 
-    Rows are settled in queue order: each is either written or rejected (see RejectedRow). A transient failure
-    puts the unsettled rows back at the head of the queue, records the error and retries with backoff; the error
-    is raised (as StoreError) from the next `flush()` or `close()` so it is never lost silently.
+    Trajectories are settled in queue order: each is either written or rejected (see RejectedRow). A transient
+    failure puts the unsettled ones back at the head of the queue, records the error and retries with backoff;
+    the error is raised (as StoreError) from the next `flush()` or `close()` so it is never lost silently.
+    Conversion (privacy, Arrow columns, canonical JSON, hashing) happens here on the writer thread, so `put` is a
+    bare queue append.
     """
 
     def __init__(
@@ -79,6 +96,8 @@ class BatchWriter:
         where: str,
         batch_size: int = 1000,
         flush_interval: float = 0.5,
+        privacy: PrivacyMode = "full",
+        write_lock: threading.Lock | None = None,
     ) -> None:
         if batch_size < 1:
             raise BadInputError(f"batch_size must be at least 1, got {batch_size}")
@@ -88,9 +107,13 @@ class BatchWriter:
         self._where = where
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        self.privacy: PrivacyMode = privacy
+        # Held while a batch is written, so a bulk import on the same store never interleaves with a batch.
+        self._write_lock = write_lock or threading.Lock()
 
-        self._cond = threading.Condition()
-        self._pending: deque[Row] = deque()
+        # A plain Lock, not the default RLock: put() takes it on every append and nothing here re-enters it.
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: deque[Trajectory] = deque()
         self._enqueued = 0  # rows ever put
         self._settled = 0  # rows ever written or rejected; always a prefix of the enqueued ones
         self._failures = 0  # transient batch failures so far
@@ -119,14 +142,14 @@ class BatchWriter:
         with self._cond:
             return self._enqueued - self._settled
 
-    def put(self, row: Row) -> None:
-        """Enqueue one row. Only a brief lock: the writer thread never holds it while talking to DuckDB."""
+    def put(self, trajectory: Trajectory) -> None:
+        """Enqueue one trajectory. Only a brief lock: the writer thread never holds it while talking to DuckDB."""
         with self._cond:
             if self._stopping:
                 raise StoreError(f"the trajectory store {self._where} is closed")
             if self._crash is not None:
                 raise StoreError(f"the trajectory writer for {self._where} has stopped: {_describe(self._crash)}")
-            self._pending.append(row)
+            self._pending.append(trajectory)
             self._enqueued += 1
             # Wake the writer on the rising edge only; below the threshold its timed wait picks rows up.
             if len(self._pending) == self.batch_size:
@@ -166,7 +189,7 @@ class BatchWriter:
             if self._pending:
                 # The process may be about to exit: move unwritten rows where the caller can still reach them.
                 reason = f"not written before close: {_describe(self.last_error) if self.last_error else 'unknown'}"
-                self.rejected.extend(RejectedRow(row, reason) for row in self._pending)
+                self.rejected.extend(RejectedRow(t, reason) for t in self._pending)
                 self._settled += len(self._pending)
                 self._pending.clear()
                 if self._unreported is None:
@@ -218,7 +241,7 @@ class BatchWriter:
                 self._exited = True
                 self._cond.notify_all()
 
-    def _next_batch(self) -> tuple[list[Row], bool]:
+    def _next_batch(self) -> tuple[list[Trajectory], bool]:
         """Wait until there is something to write: a full batch, the interval elapsed, a flush, or close."""
         with self._cond:
             while True:
@@ -234,12 +257,12 @@ class BatchWriter:
                 # Idle: wake every interval anyway, because puts below batch_size do not notify.
                 self._cond.wait(max(due - now, 0.001) if self._pending else self.flush_interval)
 
-    def _take(self) -> list[Row]:
+    def _take(self) -> list[Trajectory]:
         batch = list(self._pending)
         self._pending.clear()
         return batch
 
-    def _write(self, cursor: duckdb.DuckDBPyConnection, batch: list[Row]) -> None:
+    def _write(self, cursor: duckdb.DuckDBPyConnection, batch: list[Trajectory]) -> None:
         started = time.monotonic()
         self._last_attempt = started
         settled, written, rejected, error = self._insert_isolating_bad_rows(cursor, batch)
@@ -269,7 +292,7 @@ class BatchWriter:
             self._cond.notify_all()
 
     def _insert_isolating_bad_rows(
-        self, cursor: duckdb.DuckDBPyConnection, batch: list[Row]
+        self, cursor: duckdb.DuckDBPyConnection, batch: list[Trajectory]
     ) -> tuple[int, int, list[RejectedRow], BaseException | None]:
         """Insert `batch`; on a data error bisect it so good rows still land and only the bad ones are rejected.
 
@@ -283,7 +306,8 @@ class BatchWriter:
             lo, hi = stack.pop()
             rows = batch[lo:hi]
             try:
-                insert_table(cursor, rows_to_arrow(rows))
+                with self._write_lock:
+                    insert_table(cursor, rows, self.privacy)
             except _DATA_ERRORS as exc:
                 if hi - lo == 1:
                     rejected.append(RejectedRow(rows[0], _describe(exc)))

@@ -52,7 +52,15 @@ class TrajectoryLogged(Message, bubble=False):
         self.event = event
 
 
-DomainMessage = DecisionMade | StreamDelta | ResponseReceived | QualityScored | TrajectoryLogged
+class BreakerChanged(Message, bubble=False):
+    """A deployment's circuit breaker changed state (no screen shows it yet; posting it must not crash)."""
+
+    def __init__(self, event: events.BreakerChanged) -> None:
+        super().__init__()
+        self.event = event
+
+
+DomainMessage = DecisionMade | StreamDelta | ResponseReceived | QualityScored | TrajectoryLogged | BreakerChanged
 
 
 def to_message(event: events.Event) -> DomainMessage:
@@ -68,10 +76,13 @@ def to_message(event: events.Event) -> DomainMessage:
             return QualityScored(event)
         case events.TrajectoryLogged():
             return TrajectoryLogged(event)
+        case events.BreakerChanged():
+            return BreakerChanged(event)
     raise TypeError(f"unknown workbench event {type(event).__name__}")  # pragma: no cover
 
 
 __all__ = [
+    "BreakerChanged",
     "DecisionMade",
     "DomainMessage",
     "QualityScored",

@@ -1,0 +1,6 @@
+-- Set the chain position and hash of rows chained after the fact (registered view witness_backfill:
+-- trajectory_id, witness_seq, witness_hash).
+UPDATE trajectories AS t
+SET witness_seq = b.witness_seq, witness_hash = b.witness_hash, privacy = 'full'
+FROM witness_backfill AS b
+WHERE t.trajectory_id = b.trajectory_id;

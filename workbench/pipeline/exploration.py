@@ -1,0 +1,74 @@
+"""Exploration: epsilon-greedy or softmax with a floor, off by default.
+
+Whatever the mode, the router learns the full probability of the candidate it picked (its propensity),
+so logs support unbiased off-policy replay (IPS, SNIPS, DR).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.routing_config import ExplorationConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    position: int
+    probs: np.ndarray  # the full distribution the pick was drawn from (0 outside the admissible set)
+    explored: bool  # the pick came from the exploration part, not the strategy's own choice
+
+
+def softmax_with_floor(scores: np.ndarray, admissible: np.ndarray, temperature: float, floor: float) -> np.ndarray:
+    """Softmax of scores / temperature over the admissible, mixed so no admissible one falls below `floor`."""
+    m = int(admissible.sum())
+    z = np.where(admissible, scores / temperature, -np.inf)
+    z = z - z.max()
+    e = np.where(admissible, np.exp(z), 0.0)
+    p = e / e.sum()
+    floor = min(floor, 1.0 / m)  # a floor above 1/m cannot be met by every candidate
+    out: np.ndarray = (1.0 - m * floor) * p + np.where(admissible, floor, 0.0)
+    return out
+
+
+def draw(probs: np.ndarray, rng: np.random.Generator) -> int:
+    """One draw from `probs`; a one-hot distribution is read directly (no randomness consumed)."""
+    top = int(np.argmax(probs))
+    if probs[top] >= 1.0:
+        return top
+    u = rng.random()
+    position = int(np.searchsorted(np.cumsum(probs), u * probs.sum(), side="right"))
+    return min(position, len(probs) - 1)
+
+
+class Explorer:
+    def __init__(self, settings: ExplorationConfig) -> None:
+        self.settings = settings
+        self.enabled = settings.mode != "off"
+
+    def pick(
+        self,
+        scores: np.ndarray,
+        strategy_probs: np.ndarray,
+        admissible: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        force_softmax: bool = False,
+    ) -> Pick:
+        """Draw a candidate. `force_softmax` explores even when the mode is off (uncertainty action 'explore')."""
+        s = self.settings
+        greedy = int(np.argmax(strategy_probs))
+        if force_softmax or s.mode == "softmax":
+            probs = softmax_with_floor(scores, admissible, s.temperature, s.floor)
+            position = draw(probs, rng)
+            best = int(np.argmax(np.where(admissible, scores, -np.inf)))
+            return Pick(position, probs, position != best)
+        if s.mode == "epsilon-greedy" and s.epsilon > 0:
+            uniform = admissible / admissible.sum()
+            probs = (1.0 - s.epsilon) * strategy_probs + s.epsilon * uniform
+            if rng.random() < s.epsilon:
+                return Pick(draw(uniform, rng), probs, True)
+            return Pick(draw(strategy_probs, rng), probs, False)
+        position = draw(strategy_probs, rng) if strategy_probs[greedy] < 1.0 else greedy
+        return Pick(position, strategy_probs, False)
