@@ -10,7 +10,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.config import WorkbenchConfig, load_config
@@ -22,6 +22,8 @@ from workbench.session import Session
 if TYPE_CHECKING:
     import polars as pl
 
+    from workbench.replay.compare import Comparison
+    from workbench.replay.engine import Progress
     from workbench.store import TrajectoryStore
 
 DB_ENV = "CLAWFT_WORKBENCH_DB"
@@ -118,6 +120,27 @@ class Workbench:
     @property
     def db_path(self) -> str:
         return str(getattr(self.store, "path", ""))
+
+    def logs(self) -> pl.DataFrame:
+        """Every log in the store with its kind (live, full-information, bandit, imported) and row counts."""
+        self.store.flush()
+        return self.store.logs()
+
+    # -- replay -----------------------------------------------------------------------------------
+    def compare(
+        self,
+        log: str,
+        pipelines: Sequence[str],
+        *,
+        seed: int = 0,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Comparison:
+        """Replay `pipelines` (config files, pipeline names, `oracle`, `random`, `always:MODEL`) over `log`."""
+        from workbench.replay.compare import compare
+
+        self.store.flush()
+        return compare(self.store, log, pipelines, self.config, seed=seed, progress=progress, cancel=cancel)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:

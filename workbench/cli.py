@@ -19,6 +19,7 @@ from workbench.errors import BadInputError, WorkbenchError
 # Modules whose `register(subparsers) -> {command: handler}` adds commands, in --help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "workbench.commands.core",
+    "workbench.commands.replay",
     "workbench.commands.transport",
     "workbench.commands.store",
 )

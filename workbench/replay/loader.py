@@ -55,6 +55,18 @@ def load_fullinfo(store: TrajectoryStore, log: str) -> FullInfoLog:
     return fullinfo_from_frame(log, store.outcomes(log))
 
 
+def sample_fullinfo(log: str) -> FullInfoLog | None:
+    """A shipped full-information sample log read straight from sample_logs/, for stores that lack it."""
+    from workbench.store.samples import sample_files
+
+    for path in sample_files():
+        if path.stem == log:
+            df = pl.read_parquet(path)
+            if "model" in df.columns and "quality" in df.columns:
+                return fullinfo_from_frame(log, df)
+    return None
+
+
 def log_kind(store: TrajectoryStore, log: str) -> str:
     """The catalogue's kind of a log (live | full-information | bandit | imported); an unknown log is bad input."""
     logs = store.logs()

@@ -1,0 +1,111 @@
+"""A comparison: several pipelines replayed over one log, as one result object the faces can show.
+
+`compare` picks the outcome source from what the log holds (exact lookup for full-information logs)
+and stores the run in `replay_runs` / `replay_results`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from workbench.config import WorkbenchConfig
+from workbench.errors import BadInputError
+from workbench.replay.engine import PolicySpec, Progress, replay_fullinfo, resolve_spec
+from workbench.replay.fullinfo import FullInfoLog, PolicyResult
+from workbench.replay.loader import load_fullinfo, log_kind, sample_fullinfo
+from workbench.store import TrajectoryStore
+
+TABLE_COLUMNS = (
+    "pipeline", "estimator", "n", "quality", "quality_ci", "cost_usd", "cost_per_request_usd",
+    "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "apgr", "cpt50", "cpt80", "aiq",
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    log: str
+    outcome_source: str  # what the estimates rest on: "exact (full information)", "IPS/SNIPS/DR", ...
+    results: list[PolicyResult]
+    run_id: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [r.as_dict() for r in self.results]
+
+    def table(self) -> pl.DataFrame:
+        """One row per pipeline with the comparison metrics (CI as low/high columns)."""
+        rows = []
+        for d in self.rows():
+            row = {k: d[k] for k in TABLE_COLUMNS if k != "quality_ci"}
+            row["quality_ci_low"], row["quality_ci_high"] = d["quality_ci"]
+            rows.append(row)
+        return pl.DataFrame(rows)
+
+    def _repr_html_(self) -> str:  # rich display in notebooks
+        head = f"<p><b>{self.log}</b>: {self.outcome_source}</p>"
+        return head + self.table()._repr_html_()
+
+
+def compare(
+    store: TrajectoryStore,
+    log: str,
+    pipelines: Sequence[str],
+    base_config: WorkbenchConfig,
+    *,
+    seed: int = 0,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    save: bool = True,
+) -> Comparison:
+    if not pipelines:
+        raise BadInputError(
+            "compare: name at least one --pipeline (a config file, a pipeline, oracle, random, always:MODEL)"
+        )
+    specs = [resolve_spec(p, base_config) for p in pipelines]
+    notes: tuple[str, ...] = ()
+    try:
+        kind = log_kind(store, log)
+    except BadInputError:
+        sample = sample_fullinfo(log)
+        if sample is None:
+            raise
+        # A store made before the samples shipped (or with --db elsewhere) can still compare on them.
+        return _compare_fullinfo(store, log, sample, specs, seed, progress, cancel, save=False,
+                                 notes=(f"read from the shipped sample log {log} (not in {store.path})",))
+    if kind != "full-information":
+        raise BadInputError(
+            f"log '{log}' is a {kind} log; comparing pipelines on it needs off-policy estimation, which this "
+            f"build does not have yet; full-information logs (e.g. routellm-mmlu) replay exactly"
+        )
+    return _compare_fullinfo(store, log, load_fullinfo(store, log), specs, seed, progress, cancel, save, notes)
+
+
+def _compare_fullinfo(
+    store: TrajectoryStore,
+    log: str,
+    full: FullInfoLog,
+    specs: Sequence[PolicySpec],
+    seed: int,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    save: bool,
+    notes: tuple[str, ...] = (),
+) -> Comparison:
+    results = replay_fullinfo(full, specs, seed=seed, progress=progress, cancel=cancel)
+    source = "exact (full information: every model's outcome is in the log)"
+    run_id = None
+    if save and not store.read_only:
+        run_id = store.save_replay_run(
+            log=log,
+            estimator="exact",
+            configs={s.label: (s.config.public_dict() if s.config else {"baseline": s.label}) for s in specs},
+            results={r.pipeline: r.as_dict() for r in results},
+            outcome_source=source,
+            seed=seed,
+        )
+    return Comparison(log=log, outcome_source=source, results=results, run_id=run_id, notes=notes)
