@@ -7,6 +7,7 @@ was dropped. Selection is one pass over the candidates.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from workbench.domain import Candidate, ChatRequest, LlmResponse, RoutingDecision, TaskProfile
 from workbench.pipeline.context import request_tokens
@@ -59,16 +60,32 @@ class StaticRouter:
             raise ValueError("StaticRouter needs at least one model")
         self.models = list(models)
         self.prices = prices
+        # The common request (no capability needed, prompt fits every window) always gets the same
+        # decision: build it once, so a long preference list costs nothing per request.
+        known = [p for p in (prices.get(m) for m in self.models) if p is not None]
+        self._min_window = min((p.context_window for p in known), default=1 << 62)
+        self._unfiltered: RoutingDecision | None = None
+
+    def _plain(self, profile: TaskProfile) -> RoutingDecision:
+        if self._unfiltered is None:
+            self._unfiltered = self._decide([None] * len(self.models), "")
+        if self._unfiltered.reason.endswith(profile.task_type):
+            return self._unfiltered
+        return replace(self._unfiltered, reason=f"static: preferred model #1 for {profile.task_type}")
 
     def route(self, request: ChatRequest, profile: TaskProfile) -> RoutingDecision:
-        reasons = screen(self.models, request, profile, self.prices)
+        if not profile.required_capabilities and request_tokens(request.messages) <= self._min_window:
+            return self._plain(profile)
+        return self._decide(screen(self.models, request, profile, self.prices), profile.task_type)
+
+    def _decide(self, reasons: list[str | None], task_type: str) -> RoutingDecision:
         n = len(self.models)
         # Rank order is the whole policy; a linear score keeps it visible in the candidates list.
         scores = [1.0 - i / n for i in range(n)]
         ok = [i for i, r in enumerate(reasons) if r is None]
         if ok:
             chosen = ok[0]
-            reason = f"static: preferred model #{chosen + 1} for {profile.task_type}"
+            reason = f"static: preferred model #{chosen + 1} for {task_type}"
             if chosen:
                 reason += f" ({self.models[0]} excluded: {reasons[0]})"
         else:
