@@ -18,7 +18,7 @@ from workbench.cli import main
 from workbench.errors import BadInputError
 from workbench.store import TrajectoryStore, open_store
 from workbench.store.routellm import convert_routellm, read_routellm
-from workbench.store.samples import sample_files, samples_dir
+from workbench.store.samples import holds_trajectories, sample_files, samples_dir
 
 ROUTELLM = Path(__file__).resolve().parents[2] / "shared" / "data" / "routellm"
 needs_routellm = pytest.mark.skipif(not ROUTELLM.is_dir(), reason="the RouteLLM data is not beside the project")
@@ -370,10 +370,15 @@ def test_a_new_default_store_is_seeded_from_the_sample_logs(
     expected = {p.stem for p in sample_files()}
     assert {"routellm-mmlu", "routellm-mt-bench"} <= expected
     with open_store(None) as store:
-        assert set(store.logs()["name"].to_list()) >= expected
+        # Outcome logs land before open_store returns; sample trajectories follow on a background thread
+        # (the first TUI paint must not wait for them), and close() waits for that import to finish.
+        outcome_logs = {p.stem for p in sample_files() if not holds_trajectories(p)}
+        assert set(store.logs()["name"].to_list()) >= outcome_logs
         store.append(make_trajectory(1))
     with open_store(None) as store:  # an existing default store is not seeded twice
-        assert store.count() == 1
+        assert set(store.logs()["name"].to_list()) >= expected
+        assert store.count(make_trajectory(1).log) == 1
+        assert store.count("sim-drift-bandit") == 20_000  # the simulated bandit sample, once
         assert store.logs().filter(pl.col("name") == "routellm-mmlu")["rows"][0] == 28_074
     with open_store(tmp_path / "other.duckdb") as other:  # an explicit --db starts empty
         assert other.logs().height == 0

@@ -301,7 +301,8 @@ def test_live_screen_snapshot(snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await send_prompt(pilot, PROMPT)
 
-    app = WorkbenchApp(make_workbench())
+    # A frozen monotonic clock: the request rate the Live screen shows is then 0, not a timing accident.
+    app = WorkbenchApp(make_workbench(), monotonic=lambda: 0.0)
     assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
 
 

@@ -7,11 +7,12 @@ same thing everywhere. It owns the store, the pipeline registry, the transport a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench.config import WorkbenchConfig, load_config
 from workbench.domain import ChatRequest, Trajectory
@@ -22,9 +23,14 @@ from workbench.session import Session
 if TYPE_CHECKING:
     import polars as pl
 
+    from workbench.pipeline.breaker import BreakerInfo
     from workbench.replay.compare import Comparison
     from workbench.replay.engine import Progress
+    from workbench.report import TrajectoryReport
     from workbench.store import TrajectoryStore
+    from workbench.transport.simulated import Fault
+
+T = TypeVar("T")
 
 DB_ENV = "CLAWFT_WORKBENCH_DB"
 CONFIG_ENV = "CLAWFT_WORKBENCH_CONFIG"
@@ -65,11 +71,16 @@ class Workbench:
         from workbench.store import open_store
 
         self.config = resolve_config(config)
-        self.registry: PipelineRegistry = build_pipeline(self.config, seed=seed)
+        # The session's clock also drives breaker cooldowns, so a fixed clock (tests, snapshots) fixes both.
+        self.registry: PipelineRegistry = build_pipeline(self.config, seed=seed, clock=clock)
         self.store: TrajectoryStore = open_store(
             resolve_db(db), read_only=read_only, privacy=self.config.store.privacy
         )
         self.session = Session(self.registry, None if self.store.read_only else self.store, clock=clock)
+        # Learners resume from their newest saved state (policies table), checkpoint every N updates and on close.
+        from workbench.learning.policy_store import resume
+
+        self._policies = resume(self.registry, self.store)
         # The blocking API runs coroutines on a private loop in its own thread, so `send` also works
         # where a loop is already running (a notebook, an async test). Async callers use `send_async`
         # on their own loop instead; one Workbench should stick to one of the two.
@@ -102,12 +113,145 @@ class Workbench:
             self._loop_thread.start()
         return self._loop
 
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run `coro` on the Workbench's own loop thread, where `send` runs; returns at once.
+
+        A face with its own event loop (the TUI) sends here and awaits `asyncio.wrap_future(...)`, so pipeline
+        work (routing, the transport, scoring) never runs on its UI loop and every request shares one loop.
+        """
+        return asyncio.run_coroutine_threadsafe(coro, self._portal())
+
     def send(self, prompt: str | ChatRequest, *, model: str | None = None, **metadata: Any) -> Trajectory:
         """Send one prompt through the pipeline and return its trajectory (blocking)."""
         future = asyncio.run_coroutine_threadsafe(self.send_async(prompt, model=model, **metadata), self._portal())
         return future.result()
 
+    # -- fleet: breakers and the simulated fleet's fault switches -------------------------------------
+    def deployments(self) -> list[str]:
+        """Every deployment the pipelines may route to (preferred models, tiers, default), then any the
+        breaker board has seen, in first-seen order."""
+        config = self.config
+        refs: list[str] = [config.routing.default_model]
+        for pc in config.pipelines.values():
+            refs += pc.preferred_models
+        for tier in config.routing.tiers.tiers.values():
+            refs += tier.models
+        models = [config.resolve(m) for m in refs]
+        models += [b.model for b in self.breaker_snapshot()]
+        return list(dict.fromkeys(models))
+
+    def breaker_snapshot(self) -> list[BreakerInfo]:
+        """The breaker board as records (deployments it has not seen yet are closed and absent)."""
+        fleet = self.registry.fleet
+        return [] if fleet is None else fleet.board.snapshot()
+
+    def fleet_now(self) -> float:
+        """The clock breaker cooldowns run on (the Workbench's clock)."""
+        fleet = self.registry.fleet
+        return fleet.clock() if fleet is not None else time.time()
+
+    def breakers(self) -> pl.DataFrame:
+        """One row per deployment: breaker state, failures, seconds until half-open, and its fault switches."""
+        import polars as pl
+
+        infos = {b.model: b for b in self.breaker_snapshot()}
+        now = self.fleet_now()
+        faults = self.faults()
+        rows = []
+        for model in self.deployments():
+            info = infos.get(model)
+            fault = faults.get(model)
+            rows.append(
+                {
+                    "model": model,
+                    "state": info.state.value if info else "closed",
+                    "consecutive_failures": info.consecutive_failures if info else 0,
+                    "window_failures": info.window_failures if info else 0,
+                    "window_outcomes": info.window_outcomes if info else 0,
+                    "reopens_in_s": max(0.0, info.reopens_at - now) if info and info.reopens_at else None,
+                    "reason": info.reason if info else "",
+                    "down": bool(fault and fault.down),
+                    "rate_429": fault.rate_429 if fault else 0.0,
+                }
+            )
+        return pl.DataFrame(rows)
+
+    def faults(self) -> dict[str, Fault]:
+        """The simulated fleet's fault switches that were ever set, by model (empty for other transports)."""
+        return dict(getattr(self.registry.transport, "faults", {}))
+
+    def set_fault(self, model: str, *, down: bool | None = None, rate_429: float | None = None) -> Fault:
+        """Flip the simulated fleet's fault switches for `model`: take it down, or make a share of its attempts
+        get HTTP 429. Only the simulated transport has switches."""
+        from workbench.errors import BadInputError
+        from workbench.transport.simulated import SimulatedTransport
+
+        transport = self.registry.transport
+        if not isinstance(transport, SimulatedTransport):
+            raise BadInputError(
+                f"fault switches need the simulated transport; this workbench uses '{transport.name}' "
+                f"(set transport.kind to simulated in the config to rehearse outages)"
+            )
+        model = self.config.resolve(model)
+        if not transport.serves(model):
+            raise BadInputError(
+                f"set_fault: the simulated fleet has no model '{model}'; choose one of: {', '.join(transport.models())}"
+            )
+        if rate_429 is not None and not 0.0 <= rate_429 <= 1.0:
+            raise BadInputError(f"set_fault: rate_429 must be within [0, 1] (a share of attempts), got {rate_429}")
+        fault = transport.fault(model)
+        if down is not None:
+            fault.down = down
+        if rate_429 is not None:
+            fault.rate_429 = rate_429
+        return fault
+
+    def sample_prompts(self, limit: int = 200) -> list[str]:
+        """Prompts for the traffic generator: the built-in mix, then distinct prompts from the store's newest
+        trajectories (hashed or redacted prompts are left out)."""
+        from workbench.traffic import SAMPLE_PROMPTS
+
+        stored = [p for p in self.trajectories(limit)["prompt"].to_list() if p and not str(p).startswith("sha256:")]
+        return list(dict.fromkeys([*SAMPLE_PROMPTS, *stored]))
+
     # -- store ------------------------------------------------------------------------------------
+    def query(self, name: str, /, **params: Any) -> pl.DataFrame:
+        """A named analytical query (`queries/<name>.sql`, e.g. cost_by_model_task) as a polars DataFrame."""
+        self.store.flush()
+        return self.store.query(name, **params)
+
+    def find_trajectories(
+        self,
+        *,
+        task_type: str | None = None,
+        model: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        log: str | None = None,
+        limit: int = 200,
+    ) -> pl.DataFrame:
+        """Trajectories matching every filter given, newest first. `model` matches chosen or served model as a
+        substring; `since` is unix seconds."""
+        self.store.flush()
+        return self.store.query(
+            "filter_trajectories",
+            task_type=task_type or None, model=model or None, status=status or None,
+            since_unix=since, log=log or None, limit=limit,
+        )
+
+    def report(self, trajectory_id: str) -> TrajectoryReport:
+        """One trajectory with everything it went through, displayable in a notebook (`_repr_html_`)."""
+        from workbench.errors import BadInputError
+        from workbench.report import TrajectoryReport
+
+        t = self.trajectory(trajectory_id)
+        if t is None:
+            raise BadInputError(f"no trajectory '{trajectory_id}' in {self.db_path or ':memory:'}; list ids with "
+                                f"Workbench.trajectories()")
+        seq = self.store.query("get_trajectory", trajectory_id=trajectory_id)
+        witness = seq["witness_hash"][0] if seq.height and "witness_hash" in seq.columns else None
+        return TrajectoryReport(t, witness_hash=witness)
+
     def trajectories(self, limit: int = 50) -> pl.DataFrame:
         """The newest trajectories, newest first."""
         self.store.flush()
@@ -158,6 +302,15 @@ class Workbench:
                 loop.close()
                 self._loop = None
         finally:
+            self._close_store()
+
+    def _close_store(self) -> None:
+        """Save what the learners learned since their last checkpoint, then close the store."""
+        from workbench.learning.policy_store import checkpoint
+
+        try:
+            checkpoint(self.registry, self._policies)
+        finally:
             self.store.close()
 
     async def aclose(self) -> None:
@@ -170,7 +323,7 @@ class Workbench:
             await asyncio.to_thread(self.close)
             return
         self._closed = True
-        self.store.close()
+        self._close_store()
 
     def __enter__(self) -> Workbench:
         return self

@@ -29,6 +29,7 @@ from pydantic import (
 
 from workbench.domain import QUALITY_DIMENSIONS
 from workbench.errors import ConfigError
+from workbench.learning.settings import LearningConfig
 from workbench.routing_config import (
     STRATEGIES,
     BreakerConfig,
@@ -44,10 +45,11 @@ from workbench.routing_config import (
 
 # Implementations build_pipeline knows, per stage. Validation names the choices when a value is off.
 CLASSIFIERS: tuple[str, ...] = ("keyword", "complexity")
-ROUTERS: tuple[str, ...] = ("static", *STRATEGIES, "tier", "pattern", "neural")
+ROUTERS: tuple[str, ...] = ("static", *STRATEGIES, "tier", "pattern", "neural", "sona", "linucb", "thompson")
 ASSEMBLERS: tuple[str, ...] = ("token-budget", "attention")
-SCORERS: tuple[str, ...] = ("noop", "heuristic", "label")
-LEARNERS: tuple[str, ...] = ("noop",)
+SCORERS: tuple[str, ...] = ("noop", "heuristic", "label", "judge")
+# Learners update the state of their own router (sona, linucb, thompson; sona also feeds `pattern`).
+LEARNERS: tuple[str, ...] = ("noop", "sona", "linucb", "thompson")
 
 DEFAULT_KEYWORDS: dict[str, list[str]] = {
     "development": [
@@ -119,6 +121,9 @@ class QualityConfig(_Strict):
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     retry_if_below: bool = False
     min_tool_call_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
+    # scorer 'judge': the model (provider/model or alias) that grades answers through the pipeline's transport;
+    # None: routing.default_model.
+    judge_model: str | None = None
 
     @field_validator("scorer")
     @classmethod
@@ -142,6 +147,7 @@ class PipelineConfig(_Strict):
     context: ContextConfig = Field(default_factory=ContextConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     learner: str = "noop"
+    learning: LearningConfig = Field(default_factory=LearningConfig)  # read only when learner is not noop
 
     @field_validator("classifier")
     @classmethod
@@ -305,6 +311,14 @@ class StoreConfig(_Strict):
     privacy: Literal["full", "redacted", "hash-only"] = "full"
 
 
+class TuiConfig(_Strict):
+    """The TUI's keys and theme. Names are checked by the TUI (the core does not import Textual)."""
+
+    # binding id -> key(s), e.g. {"traffic": "ctrl+g", "screen_compare": "f7"}; F1 help lists the ids in effect.
+    keys: dict[str, str] = Field(default_factory=dict)
+    theme: str = "textual-dark"
+
+
 class WorkbenchConfig(_Strict):
     pipelines: dict[str, PipelineConfig] = Field(default_factory=dict)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
@@ -312,6 +326,10 @@ class WorkbenchConfig(_Strict):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     transport: TransportConfig = Field(default_factory=TransportConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    tui: TuiConfig = Field(default_factory=TuiConfig)
+    # Where an exported (tuned) config came from: source log, estimator, metrics, date. Informational only:
+    # it never changes behaviour and is left out of the config hash.
+    provenance: dict[str, Any] | None = None
 
     def reference_problems(self) -> list[str]:
         """Cross-field checks (model references, aliases) that a single field validator cannot see."""
@@ -348,7 +366,10 @@ class WorkbenchConfig(_Strict):
         return data
 
     def config_hash(self) -> str:
-        blob = json.dumps(self.public_dict(), sort_keys=True, separators=(",", ":"))
+        data = self.public_dict()
+        data.pop("tui", None)  # keys and theme do not change what a pipeline does
+        data.pop("provenance", None)  # the same pipeline exported twice is the same pipeline
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

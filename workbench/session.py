@@ -31,6 +31,7 @@ from workbench.events import (
 )
 from workbench.pipeline.breaker import FAIL_FAST
 from workbench.pipeline.build import PipelineRegistry
+from workbench.pipeline.judge import AsyncQualityScorer
 from workbench.pipeline.quality import reward
 from workbench.pipeline.stages import LlmTransport
 
@@ -102,7 +103,11 @@ class Session:
             pipeline.router.update(decision, response)
         self._emit(ResponseReceived(tid, response))
 
-        quality = pipeline.scorer.score(request, response, profile)
+        scorer = pipeline.scorer
+        if isinstance(scorer, AsyncQualityScorer):  # a judge model grades through the transport: await it
+            quality = await scorer.ascore(request, response, profile)
+        else:
+            quality = scorer.score(request, response, profile)
         self._emit(QualityScored(tid, quality))
 
         reward_value = None

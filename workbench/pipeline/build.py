@@ -11,7 +11,6 @@ from workbench.errors import ConfigError
 from workbench.pipeline.breaker import FAIL_FAST, BreakerTransition
 from workbench.pipeline.candidate_pool import Fleet
 from workbench.pipeline.context import TokenBudgetAssembler
-from workbench.pipeline.learn import NoopLearner
 from workbench.pipeline.quality import HeuristicScorer, LabelScorer
 from workbench.pipeline.routers import RoutingFactory
 from workbench.pipeline.score import NoopScorer
@@ -129,7 +128,12 @@ def _assembler(pc: PipelineConfig) -> ContextAssembler:
     return TokenBudgetAssembler(c.max_tokens)
 
 
-def _scorer(pc: PipelineConfig) -> QualityScorer:
+def _scorer(pc: PipelineConfig, transport: LlmTransport, config: WorkbenchConfig) -> QualityScorer:
+    if pc.quality.scorer == "judge":
+        from workbench.pipeline.judge import JudgeScorer
+
+        judge = config.resolve(pc.quality.judge_model or config.routing.default_model)
+        return JudgeScorer(transport, judge, pc.quality.weights)
     if pc.quality.scorer == "heuristic":
         return HeuristicScorer(pc.quality.weights)
     if pc.quality.scorer == "label":
@@ -168,17 +172,28 @@ def build_pipeline(
                     f"add it under `models` with its prices, or pick a served model"
                 )
         problems += factory.problems(task, pc, transport.serves, transport.name)
+        if pc.learner != "noop" or pc.router in ("sona", "linucb", "thompson"):
+            from workbench.learning.factory import problems as learning_problems
+
+            problems += learning_problems(task, pc)
+        if pc.quality.scorer == "judge":
+            judge = config.resolve(pc.quality.judge_model or config.routing.default_model)
+            if not transport.serves(judge):
+                where = f"pipelines.{task}.quality.judge_model" if pc.quality.judge_model else "routing.default_model"
+                problems.append(f"{where}: the {transport.name} transport cannot serve the judge '{judge}'; "
+                                f"pick a served model for pipelines.{task}.quality.judge_model")
         if problems:
             continue
+        router = factory.router(task, pc, models)
         built[task] = Pipeline(
             pipeline_id=task,
             config=pc,
             classifier=factory.classifier(pc.classifier),
-            router=factory.router(task, pc, models),
+            router=router,
             context=_assembler(pc),
             transport=transport,
-            scorer=_scorer(pc),
-            learner=NoopLearner(),
+            scorer=_scorer(pc, transport, config),
+            learner=factory.learner(task),  # the router's paired learner, or the level-0 NoopLearner
         )
     if problems:
         raise ConfigError("config", list(dict.fromkeys(problems)))  # shared sections (tiers) report once

@@ -94,17 +94,20 @@ class PatternBank:
         self._uses = np.concatenate([self._uses, np.zeros_like(self._uses)])[:cap]
         self._value = np.concatenate([self._value, np.zeros_like(self._value)])[:cap]
 
-    def add(self, vector: np.ndarray, model: str, outcome: float) -> int:
-        """Record one outcome. Returns the pattern it went to (merged into a near-duplicate, or new)."""
+    def add(self, vector: np.ndarray, model: str, outcome: float, *, uses: float = 1.0, merge: bool = True) -> int:
+        """Record one outcome (or, with `uses` > 1, `uses` outcomes summing to `outcome`: a learned pattern).
+
+        Returns the pattern it went to (merged into a near-duplicate, or new; `merge=False` always adds).
+        """
         mid = self.model_id(model)
-        if self.n:
+        if self.n and merge:
             idx, sims = self.neighbours(vector, 4)
             for i, s in zip(idx.tolist(), sims.tolist(), strict=True):
                 if s >= self.merge_similarity and self._model_of[i] == mid:
                     u = self._uses[i]
-                    merged = self._vectors[i] * u + vector
+                    merged = self._vectors[i] * u + vector * uses
                     self._vectors[i] = merged / max(float(np.linalg.norm(merged)), 1e-12)
-                    self._uses[i] = u + 1
+                    self._uses[i] = u + uses
                     self._value[i] += outcome
                     self._reindex(i, replace=True)
                     return int(i)
@@ -113,11 +116,18 @@ class PatternBank:
         i = self.n
         self._vectors[i] = vector
         self._model_of[i] = mid
-        self._uses[i] = 1.0
+        self._uses[i] = uses
         self._value[i] = outcome
         self.n += 1
         self._reindex(i, replace=False)
         return i
+
+    def empty_like(self) -> PatternBank:
+        """A new empty bank with the same settings (the ReasoningBank refills one from its patterns)."""
+        return PatternBank(
+            self.dim, merge_similarity=self.merge_similarity, min_trust_uses=self.min_trust_uses,
+            brute_force_below=self.brute_force_below, embedder_kind=self.embedder_kind,
+        )
 
     # -- search ---------------------------------------------------------------------------------------
     def _reindex(self, i: int, *, replace: bool) -> None:

@@ -21,11 +21,12 @@ from workbench.pipeline.complexity import ComplexityAnalyzer
 from workbench.pipeline.deployment_stats import DeploymentStats
 from workbench.pipeline.embeddings import Embedder, make_embedder
 from workbench.pipeline.exploration import Explorer
+from workbench.pipeline.learn import NoopLearner
 from workbench.pipeline.neural_router import NeuralRouter
 from workbench.pipeline.pattern_router import PatternBank, PatternRouter
 from workbench.pipeline.route import StaticRouter
 from workbench.pipeline.selection import RoutingKit
-from workbench.pipeline.stages import ModelRouter, TaskClassifier
+from workbench.pipeline.stages import LearningBackend, ModelRouter, TaskClassifier
 from workbench.pipeline.strategies import make_strategy
 from workbench.pipeline.strategy_router import StrategyRouter
 from workbench.pipeline.tier_router import TierRouter
@@ -37,7 +38,7 @@ from workbench.routing_config import STRATEGIES
 # Routers that read the complexity score and so need the complexity classifier.
 NEEDS_COMPLEXITY: tuple[str, ...] = ("tier", "neural")
 # Routers whose default candidates are every tier model (all providers) rather than routing.default_model.
-FLEET_WIDE: tuple[str, ...] = ("pattern", "neural")
+FLEET_WIDE: tuple[str, ...] = ("pattern", "neural", "sona", "linucb", "thompson")
 
 
 class RoutingFactory:
@@ -61,6 +62,7 @@ class RoutingFactory:
         self.tiers = TierMap(r.tiers, config.resolve)
         self._classifiers: dict[str, TaskClassifier] = {}
         self._embedder: Embedder | None = None
+        self.learners: dict[str, LearningBackend] = {}  # task -> the learner paired with its router
 
     # -- classifiers ------------------------------------------------------------------------------------
     def classifier(self, name: str) -> TaskClassifier:
@@ -96,6 +98,14 @@ class RoutingFactory:
     def rng(self, task: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(task.encode())])
 
+    def learner_rng(self, task: str) -> np.random.Generator:
+        """A learner's own stream (initial factors, k-means), apart from the routing draws."""
+        return np.random.default_rng([self.seed, zlib.crc32(task.encode()), 0x50A4])
+
+    def learner(self, task: str) -> LearningBackend:
+        """The learner built with the task's router (a learning pair), else the level-0 NoopLearner."""
+        return self.learners.get(task) or NoopLearner()
+
     def fleet_models(self) -> list[str]:
         return list(dict.fromkeys(m for t in self.tiers.tiers for m in t.models))
 
@@ -124,10 +134,22 @@ class RoutingFactory:
                     brute_force_below=cfg.brute_force_below, embedder_kind=embedder.kind,
                 )
             )
-            return PatternRouter(candidates, self.prices, bank, embedder, self.kit, self.rng(task), k=cfg.k)
+            pattern = PatternRouter(candidates, self.prices, bank, embedder, self.kit, self.rng(task), k=cfg.k)
+            if pc.learner == "sona":
+                from workbench.learning.factory import pattern_learner
+
+                self.learners[task] = pattern_learner(pc, pattern, self.learner_rng(task), embedder)
+            return pattern
         if pc.router == "neural":
             return NeuralRouter(
                 candidates, self.prices, self.kit, self.rng(task), hidden=r.neural.hidden, weights=r.neural.weights
             )
+        if pc.router in ("sona", "linucb", "thompson"):
+            from workbench.learning.factory import make_pair  # numpy-only, but keeps the level-0 build lean
+
+            router, self.learners[task] = make_pair(
+                pc, candidates, self.prices, self.kit, self.rng(task), self.learner_rng(task), self.embedder()
+            )
+            return router
         raise AssertionError(f"config validation let through router {pc.router!r}")  # config.ROUTERS guards this
 

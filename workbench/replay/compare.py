@@ -15,9 +15,10 @@ import polars as pl
 
 from workbench.config import WorkbenchConfig
 from workbench.errors import BadInputError
+from workbench.replay.bandit import BanditLog, estimator_label, replay_bandit
 from workbench.replay.engine import PolicySpec, Progress, replay_fullinfo, resolve_spec
 from workbench.replay.fullinfo import FullInfoLog, PolicyResult
-from workbench.replay.loader import load_fullinfo, log_kind, sample_fullinfo
+from workbench.replay.loader import load_bandit, load_fullinfo, log_kind, sample_bandit, sample_fullinfo
 from workbench.store import TrajectoryStore
 
 TABLE_COLUMNS = (
@@ -71,18 +72,49 @@ def compare(
     try:
         kind = log_kind(store, log)
     except BadInputError:
-        sample = sample_fullinfo(log)
-        if sample is None:
-            raise
         # A store made before the samples shipped (or with --db elsewhere) can still compare on them.
-        return _compare_fullinfo(store, log, sample, specs, seed, progress, cancel, save=False,
-                                 notes=(f"read from the shipped sample log {log} (not in {store.path})",))
+        note = (f"read from the shipped sample log {log} (not in {store.path})",)
+        sample = sample_fullinfo(log)
+        if sample is not None:
+            return _compare_fullinfo(store, log, sample, specs, seed, progress, cancel, save=False, notes=note)
+        events = sample_bandit(log)
+        if events is None:
+            raise
+        return _compare_bandit(store, log, events, specs, seed, progress, cancel, save=False, notes=note)
     if kind != "full-information":
-        raise BadInputError(
-            f"log '{log}' is a {kind} log; comparing pipelines on it needs off-policy estimation, which this "
-            f"build does not have yet; full-information logs (e.g. routellm-mmlu) replay exactly"
-        )
+        return _compare_bandit(store, log, load_bandit(store, log), specs, seed, progress, cancel, save, notes)
     return _compare_fullinfo(store, log, load_fullinfo(store, log), specs, seed, progress, cancel, save, notes)
+
+
+def _compare_bandit(
+    store: TrajectoryStore,
+    log: str,
+    events: BanditLog,
+    specs: Sequence[PolicySpec],
+    seed: int,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    save: bool,
+    notes: tuple[str, ...] = (),
+) -> Comparison:
+    results = replay_bandit(events, specs, seed=seed, progress=progress, cancel=cancel)
+    estimator = estimator_label(events)
+    if estimator == "dr":
+        source = ("off-policy estimates from logged propensities: DR (doubly robust, reward model = mean quality "
+                  "per task type and model) reported, IPS and SNIPS beside it; 95% bootstrap CIs")
+    else:
+        source = "direct method (reward model from the log): BIASED, no propensities to correct it"
+    run_id = None
+    if save and not store.read_only:
+        run_id = store.save_replay_run(
+            log=log,
+            estimator=estimator,
+            configs={s.label: (s.config.public_dict() if s.config else {"baseline": s.label}) for s in specs},
+            results={r.pipeline: r.as_dict() for r in results},
+            outcome_source=source,
+            seed=seed,
+        )
+    return Comparison(log=log, outcome_source=source, results=results, run_id=run_id, notes=notes)
 
 
 def _compare_fullinfo(

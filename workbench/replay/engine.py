@@ -108,8 +108,9 @@ def decide(
             raise ReplayCancelled(f"replay of {label} cancelled at prompt {start} of {log.n}")
         for i in range(start, min(log.n, start + BATCH)):
             request = ChatRequest.from_prompt(log.prompts[i])
-            profile = registry.classifier.classify(request)
-            decision = registry.for_task(profile.task_type).router.route(request, profile)
+            # The same classify-then-reprofile step as the live session, so replayed decisions match live ones.
+            pipeline, profile = registry.profile(request)
+            decision = pipeline.router.route(request, profile)
             choice[i] = log.model_index(decision.model)
             if pref is not None:
                 pref[i] = _preference(decision, strong, weak, log)

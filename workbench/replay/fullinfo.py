@@ -91,6 +91,13 @@ class PolicyResult:
     cpt80: float | None = None
     aiq: float | None = None
     notes: tuple[str, ...] = ()
+    # Off-policy runs: every estimator's value and CI, the importance weights' ESS, the direct method's coverage.
+    estimates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ess: float | None = None
+    coverage: float | None = None
+    failure_rate: float | None = None
+    fallback_rate: float | None = None
+    per_task: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         def clean(x: float | None) -> float | None:
@@ -113,6 +120,12 @@ class PolicyResult:
             "cpt50": clean(self.cpt50),
             "cpt80": clean(self.cpt80),
             "aiq": clean(self.aiq),
+            "ess": clean(self.ess),
+            "coverage": clean(self.coverage),
+            "failure_rate": clean(self.failure_rate),
+            "fallback_rate": clean(self.fallback_rate),
+            "estimates": self.estimates,
+            "per_task": self.per_task,
             "notes": list(self.notes),
         }
 
@@ -147,10 +160,30 @@ def evaluate(
         latency=percentiles(lat),
         model_share=share,
         notes=tuple(extra),
+        per_task=_per_task(log, choice),
     )
     if preference is not None and len(log.models) == 2 and np.ptp(preference) > 0:
         return _with_curve_metrics(log, result, preference)
     return result
+
+
+def _per_task(log: FullInfoLog, choice: IntArray) -> dict[str, dict[str, Any]]:
+    """Quality and cost per task type (the log's own grouping: MMLU subject, simulated task type)."""
+    if not log.task_types or len(set(log.task_types)) > 64:
+        return {}
+    tasks = np.array(log.task_types)
+    out: dict[str, dict[str, Any]] = {}
+    for t in sorted(set(log.task_types)):
+        sel = (tasks == t) & (choice != NO_OUTCOME)
+        rows = np.nonzero(sel)[0]
+        q = log.quality[rows, choice[rows]]
+        c = log.cost[rows, choice[rows]]
+        out[t] = {
+            "n": int((tasks == t).sum()),
+            "quality": round(float(q.mean()), 6) if q.size else None,
+            "cost_per_request_usd": round(float(c.mean()), 8) if c.size else None,
+        }
+    return out
 
 
 def _with_curve_metrics(log: FullInfoLog, result: PolicyResult, preference: FloatArray) -> PolicyResult:

@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import BadInputError
+from workbench.replay.bandit import BanditLog, bandit_from_frame
 from workbench.replay.fullinfo import FullInfoLog
 from workbench.store import TrajectoryStore
 
@@ -67,6 +68,44 @@ def sample_fullinfo(log: str) -> FullInfoLog | None:
     return None
 
 
+def load_bandit(store: TrajectoryStore, log: str) -> BanditLog:
+    """A trajectory log (bandit, live or imported) as replay events, in logged order."""
+    return bandit_from_frame(log, store.query("bandit_events", log=log))
+
+
+BANDIT_COLUMNS = ("prompt", "task_type", "complexity", "model", "propensity", "q_overall", "reward", "cost_usd",
+                  "latency_ms", "status", "served_model")
+
+
+def sample_bandit(log: str) -> BanditLog | None:
+    """A shipped trajectory sample log (e.g. sim-drift-bandit) read straight from sample_logs/."""
+    from workbench.store.samples import sample_files
+
+    for path in sample_files():
+        if path.stem == log:
+            df = pl.read_parquet(path)
+            if "trajectory_id" in df.columns:
+                return bandit_from_frame(log, df.select(BANDIT_COLUMNS).rename({"q_overall": "quality"}))
+    return None
+
+
+def load_log(store: TrajectoryStore, log: str) -> tuple[FullInfoLog | BanditLog, str | None]:
+    """The log as replay input (full-information or events), falling back to the shipped sample of that name.
+
+    Returns the log and a note when it came from sample_logs/ rather than the store.
+    """
+    try:
+        kind = log_kind(store, log)
+    except BadInputError:
+        sample: FullInfoLog | BanditLog | None = sample_fullinfo(log) or sample_bandit(log)
+        if sample is None:
+            raise
+        return sample, f"read from the shipped sample log {log} (not in {store.path})"
+    if kind == "full-information":
+        return load_fullinfo(store, log), None
+    return load_bandit(store, log), None
+
+
 def log_kind(store: TrajectoryStore, log: str) -> str:
     """The catalogue's kind of a log (live | full-information | bandit | imported); an unknown log is bad input."""
     logs = store.logs()
@@ -77,4 +116,6 @@ def log_kind(store: TrajectoryStore, log: str) -> str:
     return str(match["kind"][0])
 
 
-__all__ = ["fullinfo_from_frame", "load_fullinfo", "log_kind"]
+__all__ = [
+    "fullinfo_from_frame", "load_bandit", "load_fullinfo", "load_log", "log_kind", "sample_bandit", "sample_fullinfo",
+]

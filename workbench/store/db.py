@@ -65,6 +65,7 @@ class TrajectoryStore:
         self._con = con
         self._closed = False
         self._close_lock = threading.Lock()
+        self._seeding: threading.Thread | None = None  # first-run import of the sample trajectories
         # Held by the writer thread per batch and by bulk imports, so the two never interleave on the chain head.
         self._write_lock = threading.Lock()
         self._writer = (
@@ -118,6 +119,9 @@ class TrajectoryStore:
 
     def close(self) -> None:
         """Flush, stop the writer, close the database. Safe to call twice; runs at interpreter exit if forgotten."""
+        seeding = self._seeding
+        if seeding is not None and seeding is not threading.current_thread():
+            seeding.join()  # a first-run import in flight finishes its transaction before the file closes
         with self._close_lock:
             if self._closed:
                 return
@@ -625,10 +629,10 @@ def open_store(
         con.close()
         raise
     if created and seed_samples and not store.read_only:
-        from workbench.store.samples import seed_from_samples
+        from workbench.store.samples import seed_in_background
 
         try:
-            seed_from_samples(store)
+            store._seeding = seed_in_background(store)
         except BaseException:
             store.close()
             if file is not None:

@@ -13,11 +13,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 HOW_TO_USE = (
-    "1. Type a prompt in the box at the top left and press Enter to send it.",
-    "2. The decision panel shows the task type, the pipeline and why the router chose its model.",
-    "3. The response streams in below the prompt; the outcome (cost, latency, attempts) follows.",
-    "4. History lists this session's requests; the status bar keeps the running cost.",
-    "5. Ctrl+P opens the command palette; every action here is also there.",
+    "Screens: F2 Live, F3 Compare, F4 Trajectories, F5 Config. Ctrl+P lists every action and screen.",
+    "Live: type a prompt and press Enter; the decision panel shows the task profile, candidates, the chosen",
+    "  model with its propensity, uncertainty and reason, then the outcome and five quality bars.",
+    "Live: Ctrl+T starts/stops sample traffic at the rate beside 'traffic' (type a rate, Enter).",
+    "Live: Ctrl+B focuses the breaker board; on a model, d takes it down (or up), r injects 429s.",
+    "  Keep sending: its breaker opens after repeated failures and requests fall back to the next model.",
+    "Compare: pick a log and two or more pipelines (space), Ctrl+R runs, Ctrl+G cancels; highlight the",
+    "  pipeline you prefer in Results and press Ctrl+S to export it as a config file.",
+    "Trajectories: filter by task type, model, status, time; the highlighted row opens below.",
+    "Config: edit a pipeline's router, the in-tier strategy and tier thresholds; Ctrl+R validates,",
+    "  Ctrl+S exports, Ctrl+O opens a config (e.g. a tuned one). Keys are remappable: config tui.keys.",
 )
 
 

@@ -7,9 +7,18 @@ They do not bubble: the screen that subscribed is the one that shows them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
 from workbench import events
+from workbench.tui.feed import LiveState
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from workbench.replay.compare import Comparison
+    from workbench.replay.curves import Curve
 
 
 class DecisionMade(Message, bubble=False):
@@ -53,11 +62,47 @@ class TrajectoryLogged(Message, bubble=False):
 
 
 class BreakerChanged(Message, bubble=False):
-    """A deployment's circuit breaker changed state (no screen shows it yet; posting it must not crash)."""
+    """A deployment's circuit breaker changed state (the Live screen's board shows it at the next flush)."""
 
     def __init__(self, event: events.BreakerChanged) -> None:
         super().__init__()
         self.event = event
+
+
+class LiveSnapshot(Message, bubble=False):
+    """The Live screen's coalesced state at one flush. A newer snapshot replaces a queued older one: each is
+    cumulative, so a backlog collapses to the latest without losing anything (Toolong's `can_replace`)."""
+
+    def __init__(self, state: LiveState) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LiveSnapshot)
+
+
+class ReplayProgress(Message, bubble=False):
+    """A comparison advanced: `done` of `total` prompts replayed for pipeline `label`. Replaces a queued older
+    progress message."""
+
+    def __init__(self, label: str, done: int, total: int) -> None:
+        super().__init__()
+        self.label = label
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ReplayProgress)
+
+
+class ReplayFinished(Message, bubble=False):
+    """A comparison finished; `comparison` is None when it was cancelled. `curves` are the learning curves
+    replayed beside it (one per pipeline with a config; baselines have none)."""
+
+    def __init__(self, comparison: Comparison | None, curves: Sequence[Curve] = ()) -> None:
+        super().__init__()
+        self.comparison = comparison
+        self.curves = list(curves)
 
 
 DomainMessage = DecisionMade | StreamDelta | ResponseReceived | QualityScored | TrajectoryLogged | BreakerChanged
@@ -85,7 +130,10 @@ __all__ = [
     "BreakerChanged",
     "DecisionMade",
     "DomainMessage",
+    "LiveSnapshot",
     "QualityScored",
+    "ReplayFinished",
+    "ReplayProgress",
     "ResponseReceived",
     "StreamDelta",
     "TrajectoryLogged",

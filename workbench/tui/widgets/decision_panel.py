@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,10 +11,11 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from workbench import events
-from workbench.domain import LlmResponse, QualityScore
+from workbench.domain import QUALITY_DIMENSIONS, LlmResponse, QualityScore, Trajectory
+from workbench.tui.widgets.bars import bar_lines
 from workbench.tui.widgets.format import DASH, attempts_summary, ms, num, usd
 
-LABEL_WIDTH = 11
+LABEL_WIDTH = 12
 IDLE_TEXT = "No request yet. Type a prompt and press Enter."
 
 
@@ -42,8 +43,10 @@ class DecisionPanel(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(IDLE_TEXT, id="decision-summary", markup=False)
+        yield Static("", id="factors", markup=False)
         yield DataTable[Text](id="candidates", cursor_type="row", zebra_stripes=True)
         yield Static("", id="decision-outcome", markup=False)
+        yield Static("", id="quality-bars", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "Decision"
@@ -67,16 +70,29 @@ class DecisionPanel(VerticalScroll):
         return self.query_one("#decision-outcome", Static)
 
     @property
+    def factors(self) -> Static:
+        return self.query_one("#factors", Static)
+
+    @property
+    def quality(self) -> Static:
+        return self.query_one("#quality-bars", Static)
+
+    @property
     def text(self) -> str:
-        """Everything the panel shows as plain text (summary + candidate rows + outcome)."""
+        """Everything the panel shows as plain text (summary, factors, candidate rows, outcome, quality bars)."""
         rows = [" ".join(str(cell) for cell in self.candidates.get_row_at(i)) for i in range(self.candidates.row_count)]
-        return "\n".join([str(self.summary.content), *rows, str(self.outcome.content)])
+        return "\n".join(
+            [str(self.summary.content), str(self.factors.content), *rows, str(self.outcome.content),
+             str(self.quality.content)]
+        )
 
     # -- updates ----------------------------------------------------------------------------------
     def clear(self) -> None:
         self.summary.update(IDLE_TEXT)
+        self.factors.update("")
         self.candidates.clear()
         self._set_outcome([])
+        self.quality.update("")
 
     def show_decision(self, event: events.DecisionMade) -> None:
         profile, decision = event.profile, event.decision
@@ -90,10 +106,12 @@ class DecisionPanel(VerticalScroll):
                     ("strategy", decision.strategy),
                     ("model", decision.model),
                     ("propensity", propensity),
+                    ("uncertainty", num(decision.uncertainty)),
                     ("reason", decision.reason or DASH),
                 ]
             )
         )
+        self.show_factors(profile.factors, profile.complexity)
         table = self.candidates
         table.clear()
         for c in decision.candidates:
@@ -105,7 +123,24 @@ class DecisionPanel(VerticalScroll):
                 key=c.model,
             )
         self._set_outcome([])
+        self.quality.update("")
         self.outcome.update(Content.assemble(("waiting for the response...", "dim italic")))
+
+    def show_factors(self, factors: Mapping[str, float], complexity: float) -> None:
+        if not factors:
+            # The keyword classifier scores no factors; the complexity classifier scores seven.
+            self.factors.update(Content.assemble(("complexity factors: none scored by this classifier", "dim")))
+            return
+        self.factors.update(bar_lines([("complexity", complexity), *factors.items()]))
+
+    def show_trajectory(self, trajectory: Trajectory) -> None:
+        """A finished request in one go (the traffic generator's newest, shown at the flush rate)."""
+        self.show_decision(
+            events.DecisionMade(trajectory.trajectory_id, trajectory.pipeline_id, trajectory.profile,
+                                trajectory.decision)
+        )
+        self.show_response(trajectory.response)
+        self.show_quality(trajectory.quality)
 
     def show_response(self, response: LlmResponse) -> None:
         rows = [
@@ -122,6 +157,12 @@ class DecisionPanel(VerticalScroll):
     def show_quality(self, quality: QualityScore) -> None:
         score = DASH if quality.overall is None else f"{quality.overall:.3f}"
         self._set_outcome([*self._outcome, ("quality", f"{score} ({quality.source})")])
+        if quality.overall is None:
+            self.quality.update(Content.assemble(("quality: not scored by this pipeline", "dim")))
+        else:
+            self.quality.update(
+                bar_lines([(d, getattr(quality, d)) for d in QUALITY_DIMENSIONS], colour=True)
+            )
 
     def _set_outcome(self, rows: list[tuple[str, str]]) -> None:
         self._outcome = rows

@@ -14,6 +14,7 @@ from workbench.tui.widgets.format import DASH, fit
 
 HISTORY_CAP = 200
 MODEL_WIDTH = 26  # the longest model id of the default pipelines; longer ids end in an ellipsis
+TASK_WIDTH = 11  # "development"
 
 Row = tuple[Text, Text, Text, Text, Text]
 
@@ -31,12 +32,13 @@ class HistoryTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         self.border_title = "History"
-        self.add_column("task", key="task")
-        self.add_column("model", key="model")
-        self.add_column("status", key="status")
+        # Fixed widths: a refill under heavy traffic then never measures a cell (DataTable's costliest step).
+        self.add_column("task", key="task", width=TASK_WIDTH)
+        self.add_column("model", key="model", width=MODEL_WIDTH)
+        self.add_column("status", key="status", width=6)
         # Units live in the headers so the five columns fit the left column at 120 cells.
-        self.add_column(Text("cost $", justify="right"), key="cost")
-        self.add_column(Text("ms", justify="right"), key="latency")
+        self.add_column(Text("cost $", justify="right"), key="cost", width=9)
+        self.add_column(Text("ms", justify="right"), key="latency", width=7)
 
     @staticmethod
     def row_for(trajectory: Trajectory) -> Row:
@@ -72,6 +74,22 @@ class HistoryTable(DataTable[Text]):
     def add_trajectory(self, trajectory: Trajectory) -> None:
         # Keyed by trajectory id: stable and unique, and keys are never displayed.
         self._add((trajectory.trajectory_id, self.row_for(trajectory)))
+
+    def add_trajectories(self, trajectories: Sequence[Trajectory]) -> None:
+        """Many at once (a flush of generated traffic): one refill at most, however many arrive."""
+        if not trajectories:
+            return
+        cap = self._rows.maxlen or len(trajectories)
+        overflow = len(self._rows) + len(trajectories) > cap
+        self._rows.extend((t.trajectory_id, self.row_for(t)) for t in trajectories[-cap:])
+        if overflow:
+            self.clear()
+            for key, row in self._rows:
+                self.add_row(*row, key=key)
+        else:
+            for key, row in list(self._rows)[-len(trajectories):]:
+                self.add_row(*row, key=key)
+        self.move_cursor(row=self.row_count - 1, animate=False)
 
     def _add(self, entry: tuple[str, Row]) -> None:
         full = len(self._rows) == self._rows.maxlen

@@ -1,0 +1,28 @@
+"""Learning cost per update (MicroLoRA, full SONA update, consolidation, bandits), with the goal beside each.
+
+    python benchmarks/bench_learning.py [--quick] [--json]
+
+Figures come from `workbench.learning.bench.run`, which the CLI's `bench` command can call too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from workbench.learning.bench import run, table
+
+__all__ = ["run"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (a rough figure in seconds)")
+    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON instead of a table")
+    args = parser.parse_args()
+    figures = run(quick=args.quick)
+    print(json.dumps(figures, indent=2, sort_keys=True) if args.json else table(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""EWC++: an online Fisher estimate, anchors at task boundaries, and the reward-shift detector that finds them.
+
+The Fisher is an EMA of squared gradients of the weights (Chaudhry et al. 2018, "Riemannian Walk"); at a
+boundary the current weights become the anchor and the Fisher, scaled to [0, 1], their importance. Every
+later step pulls important weights back by lambda x importance x (W - anchor): the gradient of the penalty
+lambda/2 x sum F (W - W*)^2, so a new regime does not simply erase an old one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from workbench.learning.settings import EwcConfig
+
+ALLOWANCE = 1.0  # CUSUM drift allowance k, in standard deviations: ordinary noise drains the sums
+
+
+class RewardShiftDetector:
+    """A regime change: a two-sided CUSUM of standardised reward surprise (reward minus its prediction).
+
+    The spread comes from a slow EMA of the squared surprise. `window` sets that EMA's span (x 8); each side
+    accumulates |z| beyond an allowance of 1 sigma and fires past `threshold` (5: one 6-sigma surprise, or a
+    run of 2-3 sigma ones; stationary Gaussian noise sets it off very rarely, of the order of once in 10^4
+    outcomes). A learner that switches models after one bad outcome leaves little else to see: the surprise
+    itself is the signal.
+    """
+
+    def __init__(self, window: int, threshold: float, min_gap: int) -> None:
+        self.rate = 2.0 / (8.0 * window + 1.0)
+        self.threshold = threshold
+        self.min_gap = min_gap
+        self.var = 0.0
+        self.up = 0.0
+        self.down = 0.0
+        self.seen = 0
+        self.since = 0  # outcomes since the last boundary (or the start)
+
+    def update(self, surprise: float) -> bool:
+        self.seen += 1
+        self.since += 1
+        sd = math.sqrt(self.var) if self.var > 0 else 0.0
+        self.var += self.rate * (surprise * surprise - self.var)
+        if self.since < self.min_gap or sd == 0.0:
+            return False
+        z = max(-10.0, min(10.0, surprise / sd))  # one wild outcome (a failure) counts as at most 10 sigma
+        self.up = max(0.0, self.up + z - ALLOWANCE)
+        self.down = max(0.0, self.down - z - ALLOWANCE)
+        if max(self.up, self.down) < self.threshold:
+            return False
+        self.up = self.down = 0.0
+        self.since = 0
+        return True
+
+    def state(self) -> list[float]:
+        return [self.var, self.up, self.down, float(self.seen), float(self.since)]
+
+    def load_state(self, values: list[float]) -> None:
+        self.var, self.up, self.down = values[0], values[1], values[2]
+        self.seen, self.since = int(values[3]), int(values[4])
+
+
+class EwcPlusPlus:
+    def __init__(self, shape: tuple[int, int], config: EwcConfig) -> None:
+        self.config = config
+        self.decay = config.fisher_decay
+        self.fisher = np.zeros(shape)
+        self.importance = np.zeros(shape)
+        self.anchor: np.ndarray | None = None
+        self.boundaries = 0
+        self.detector = RewardShiftDetector(config.window, config.threshold, config.min_gap)
+
+    def observe(self, row: int, x: np.ndarray, error: float) -> None:
+        """Online Fisher: EMA of the squared gradient (error x on the chosen row, 0 elsewhere)."""
+        self.fisher *= self.decay
+        self.fisher[row] += (1.0 - self.decay) * (error * x) ** 2
+
+    def boundary(self, weights: np.ndarray) -> None:
+        """Anchor the weights of the regime that just ended; importance = its Fisher scaled to [0, 1]."""
+        top = float(self.fisher.max())
+        fresh = self.fisher / top if top > 0 else self.fisher
+        # Older regimes keep half their importance, so the penalty remembers more than the latest one.
+        self.importance = np.maximum(0.5 * self.importance, fresh)
+        self.anchor = weights.copy()
+        self.boundaries += 1
+
+    def penalty_step(self, weights: np.ndarray, rate: float) -> np.ndarray | None:
+        """rate x the penalty's gradient, or None before the first boundary (nothing to protect yet)."""
+        if self.anchor is None or self.config.penalty == 0.0:
+            return None
+        out: np.ndarray = (rate * self.config.penalty) * self.importance * (weights - self.anchor)
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"fisher": self.fisher, "importance": self.importance,
+               "detector": np.array(self.detector.state()), "boundaries": np.array([self.boundaries])}
+        if self.anchor is not None:
+            out["anchor"] = self.anchor
+        return out
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.fisher = np.array(arrays["fisher"], dtype=float)
+        self.importance = np.array(arrays["importance"], dtype=float)
+        self.anchor = np.array(arrays["anchor"], dtype=float) if "anchor" in arrays else None
+        self.detector.load_state([float(v) for v in arrays["detector"]])
+        self.boundaries = int(arrays["boundaries"][0])

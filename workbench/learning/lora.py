@@ -1,0 +1,69 @@
+"""MicroLoRA and BaseLoRA: a router's linear scoring weights as a consolidated base plus a rank-2 correction.
+
+Scores are `W x` with `W = base + U V^T` (one row per candidate model, one column per request feature).
+After every outcome, a gradient step on the squared reward error moves only the rank-2 factors U, V (the
+MicroLoRA); every N outcomes `consolidate` folds U V^T into the base, truncated to rank 8 (the BaseLoRA
+adapter: the plan's background consolidation), and restarts the micro factors in a fresh random subspace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class LowRankLinear:
+    def __init__(self, n: int, d: int, *, micro_rank: int, base_rank: int, rng: np.random.Generator) -> None:
+        self.n, self.d = n, d
+        self.micro_rank = micro_rank
+        self.base_rank = base_rank
+        self.rng = rng
+        self.base = np.zeros((n, d))
+        self.U = np.zeros((n, micro_rank))
+        self.V = self._fresh_v()
+        self.W = self.base.copy()  # cache of base + U V^T: read on every decision
+
+    def _fresh_v(self) -> np.ndarray:
+        # LoRA-style start: U = 0 (no effect yet), V random; std 1/sqrt(r) makes |V^T x| ~ |x|, so a step of
+        # rate lr moves the prediction by about lr x error (a normalised LMS step) from the first outcome on.
+        return self.rng.normal(0.0, 1.0 / np.sqrt(self.micro_rank), (self.d, self.micro_rank))
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = self.W @ x
+        return out
+
+    def step(self, row: int, x: np.ndarray, error: float, rate: float) -> None:
+        """One MicroLoRA gradient step on 0.5 x error^2 for `row` (error = reward - prediction).
+
+        d/dU[row] = -error V^T x and d/dV = -error x U[row]^T; `rate` is already divided by |x|^2.
+        """
+        u = self.U[row].copy()
+        self.U[row] += (rate * error) * (x @ self.V)
+        self.V += np.outer((rate * error) * x, u)
+        self.W = self.base + self.U @ self.V.T
+
+    def pull_base(self, delta: np.ndarray) -> None:
+        """Move the consolidated weights by `delta` (the EWC++ penalty acts on what was consolidated)."""
+        self.base -= delta
+        self.W = self.base + self.U @ self.V.T
+
+    def consolidate(self) -> float:
+        """Fold the micro correction into the base (BaseLoRA), rank-truncated. Returns the norm it moved."""
+        merged = self.base + self.U @ self.V.T
+        if min(self.n, self.d) > self.base_rank:
+            u, s, vt = np.linalg.svd(merged, full_matrices=False)
+            merged = (u[:, : self.base_rank] * s[: self.base_rank]) @ vt[: self.base_rank]
+        moved = float(np.linalg.norm(merged - self.base))
+        self.base = merged
+        self.U = np.zeros_like(self.U)
+        self.V = self._fresh_v()
+        self.W = self.base.copy()
+        return moved
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"base": self.base, "U": self.U, "V": self.V}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.base = np.array(arrays["base"], dtype=float)
+        self.U = np.array(arrays["U"], dtype=float)
+        self.V = np.array(arrays["V"], dtype=float)
+        self.W = self.base + self.U @ self.V.T

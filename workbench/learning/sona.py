@@ -1,0 +1,194 @@
+"""SonaLearner: the LearningBackend of the `sona` router (MicroLoRA, BaseLoRA, EWC++, ReasoningBank).
+
+After every scored outcome: a MicroLoRA gradient step on the predicted reward of the model that served it,
+the EWC++ Fisher update and penalty, and the reward-shift detector. Every `consolidate_every` outcomes: the
+BaseLoRA consolidation and the ReasoningBank's k-means (which refreshes a paired PatternRouter's bank).
+The `SonaPolicy` reads the same weights to score candidates, so each update changes the next decision.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from workbench.domain import Trajectory
+from workbench.learning.ewc import EwcPlusPlus
+from workbench.learning.lora import LowRankLinear
+from workbench.learning.reasoning_bank import ReasoningBank
+from workbench.learning.settings import LearningConfig
+from workbench.learning.state import pack, unpack
+from workbench.pipeline.embeddings import Embedder
+from workbench.pipeline.features import REQUEST_DIM, request_features
+from workbench.pipeline.learned_router import PolicyScores
+from workbench.pipeline.pattern_router import PatternRouter, outcome_model
+from workbench.pipeline.strategies import one_hot_best
+
+BASELINE_RATE = 0.01  # EMA rate of the reward baseline: slow next to the weights, so it only centres them
+
+
+def learnable(t: Trajectory) -> bool:
+    """Whether a trajectory carries an outcome a learner may learn from: a reward, from a routed request
+    that was actually sent (an explicit send bypassed the router; a fail-fast decision reached no model)."""
+    if t.reward is None or t.decision.strategy == "explicit":
+        return False
+    return not (t.response.status == "failed" and not t.response.attempts)
+
+
+class SonaLearner:
+    name = "sona"
+
+    def __init__(
+        self,
+        models: list[str],
+        config: LearningConfig,
+        rng: np.random.Generator,
+        *,
+        embedder: Embedder | None = None,
+        pattern_router: PatternRouter | None = None,
+    ) -> None:
+        self.models = list(models)
+        self.position = {m: i for i, m in enumerate(self.models)}
+        self.config = config
+        self.rng = rng
+        n, d = len(self.models), REQUEST_DIM
+        self.lin = LowRankLinear(n, d, micro_rank=config.micro_rank, base_rank=config.base_rank, rng=rng)
+        self.ewc = EwcPlusPlus((n, d), config.ewc) if config.ewc.enabled else None
+        self.embedder = embedder
+        self.bank = ReasoningBank(embedder.dim, self.models, config.bank) if embedder and config.bank.enabled else None
+        self.pattern_router = pattern_router
+        self.counts = np.zeros(n)
+        # The weights model reward minus this running mean, so an untried model starts at "average", not at 0
+        # (rewards sit near 0.7: from 0 every untried model would look worse than the first one tried).
+        self.baseline = 0.0
+        self.updates = 0
+        self._version = 0
+        self._snapshots: deque[tuple[int, np.ndarray]] = deque(maxlen=4)
+        self.on_update: list[Callable[[SonaLearner], None]] = []  # run after each update (e.g. checkpointing)
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def signature(self) -> str:
+        """What the state's shape depends on: a stored state only loads into a learner with the same one."""
+        key = f"sona|{REQUEST_DIM}|{self.config.micro_rank}|{self.bank.dim if self.bank else 0}|{'|'.join(self.models)}"
+        return f"{zlib.crc32(key.encode()):08x}"
+
+    # -- learning -------------------------------------------------------------------------------------
+    def record(self, trajectory: Trajectory) -> None:
+        if not learnable(trajectory):
+            return
+        row = self.position.get(outcome_model(trajectory))
+        if row is None:
+            return
+        assert trajectory.reward is not None
+        self.learn(row, request_features(trajectory.profile), trajectory.reward,
+                   prompt=trajectory.request.prompt, cost=trajectory.response.cost_usd)
+
+    def learn(self, row: int, x: np.ndarray, reward: float, *, prompt: str | None = None, cost: float = 0.0) -> None:
+        """One outcome: MicroLoRA step, EWC++ (Fisher, boundary, penalty), then periodic consolidation."""
+        cfg = self.config
+        old_baseline = self.baseline
+        self.baseline = reward if self.updates == 0 else self.baseline + BASELINE_RATE * (reward - self.baseline)
+        error = reward - self.baseline - float(self.lin.W[row] @ x)
+        self.lin.step(row, x, error, cfg.learning_rate / max(float(x @ x), 1e-9))
+        ewc = self.ewc
+        if ewc is not None:
+            ewc.observe(row, x, error)
+            # The reward statistic watched is the prediction error: centred at 0 within a regime and free of the
+            # spread between task types and models, so a regime change stands out far sooner than in raw reward.
+            if ewc.detector.update(error):
+                ewc.boundary(self._before_shift())
+            pull = ewc.penalty_step(self.lin.W, cfg.learning_rate)
+            if pull is not None:
+                self.lin.pull_base(pull)
+        if self.bank is not None and prompt is not None and self.embedder is not None:
+            self.bank.record(self.embedder.embed(prompt), row, reward, cost)
+        self.counts[row] += 1
+        self.updates += 1
+        # An exact prediction moves no weight; the baseline and an active EWC penalty still count as changes.
+        changed = error != 0.0 or self.baseline != old_baseline or (ewc is not None and ewc.anchor is not None)
+        if self.updates % cfg.consolidate_every == 0:
+            self.consolidate()
+            changed = True
+        if changed:
+            self._version += 1
+        for hook in self.on_update:
+            hook(self)
+
+    def _before_shift(self) -> np.ndarray:
+        """The weights from before the reward shift began: the newest snapshot at least two detector windows old."""
+        if self.ewc is None or not self._snapshots:
+            return self.lin.W
+        lag = 2 * self.ewc.config.window
+        old = [w for step, w in self._snapshots if step <= self.updates - lag]
+        return old[-1] if old else self._snapshots[0][1]
+
+    def consolidate(self) -> None:
+        """BaseLoRA consolidation and ReasoningBank clustering (refreshing a paired PatternRouter's bank)."""
+        self.lin.consolidate()
+        self._snapshots.append((self.updates, self.lin.W.copy()))
+        if self.bank is not None and self.bank.consolidate(self.rng) and self.pattern_router is not None:
+            self.pattern_router.bank = self.bank.to_pattern_bank(self.pattern_router.bank)
+
+    # -- persistence ----------------------------------------------------------------------------------
+    def state(self) -> bytes:
+        arrays: dict[str, np.ndarray] = {f"lin_{k}": v for k, v in self.lin.arrays().items()}
+        if self.ewc is not None:
+            arrays |= {f"ewc_{k}": v for k, v in self.ewc.arrays().items()}
+        if self.bank is not None:
+            arrays |= {f"bank_{k}": v for k, v in self.bank.arrays().items()}
+        arrays["counts"] = self.counts
+        for i, (step, w) in enumerate(self._snapshots):
+            arrays[f"snap_{i}_{step}"] = w
+        meta = {"kind": self.name, "signature": self.signature, "models": self.models, "version": self._version,
+                "updates": self.updates, "baseline": self.baseline, "rng": self.rng.bit_generator.state}
+        return pack(meta, arrays)
+
+    def load_state(self, blob: bytes, what: str = "sona state") -> None:
+        meta, arrays = unpack(blob, what)
+        if meta.get("signature") != self.signature:
+            from workbench.errors import BadInputError
+
+            raise BadInputError(f"{what}: saved for candidates {meta.get('models')}, this learner has "
+                                f"{self.models}; use the same preferred_models or start fresh")
+        self.lin.load_arrays({k[4:]: v for k, v in arrays.items() if k.startswith("lin_")})
+        if self.ewc is not None and "ewc_fisher" in arrays:
+            self.ewc.load_arrays({k[4:]: v for k, v in arrays.items() if k.startswith("ewc_")})
+        if self.bank is not None and "bank_centroids" in arrays:
+            self.bank.load_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("bank_")})
+            if self.pattern_router is not None and self.bank.size:
+                self.pattern_router.bank = self.bank.to_pattern_bank(self.pattern_router.bank)
+        self.counts = np.array(arrays["counts"], dtype=float)
+        snaps = sorted((int(k.split("_")[2]), int(k.split("_")[1]), v) for k, v in arrays.items()
+                       if k.startswith("snap_"))
+        self._snapshots = deque(((step, w) for step, _, w in snaps), maxlen=4)
+        self._version = int(meta["version"])
+        self.updates = int(meta["updates"])
+        self.baseline = float(meta["baseline"])
+        self.rng.bit_generator.state = meta["rng"]
+
+
+class SonaPolicy:
+    """The sona router's scores: the predicted reward of each candidate, from the learner's weights."""
+
+    name = "sona"
+
+    def __init__(self, learner: SonaLearner) -> None:
+        self.learner = learner
+
+    def evaluate(self, x: np.ndarray, admissible: np.ndarray, rng: np.random.Generator) -> PolicyScores:
+        learner = self.learner
+        scores = learner.lin.scores(x) + learner.baseline  # the same shift for all: only for reading
+        probs = one_hot_best(scores, admissible)
+        best = int(np.argmax(probs))
+        version, outcomes = learner.version, int(learner.updates)
+
+        def describe(pos: int) -> str:
+            return f"predicted reward {scores[pos]:.3f} (sona v{version}, learned from {outcomes} outcome(s))"
+
+        return PolicyScores(scores, probs, float(learner.counts[best]), describe)
