@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     NonNegativeFloat,
     PositiveFloat,
@@ -27,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from workbench.config_base import Strict, one_of
 from workbench.domain import QUALITY_DIMENSIONS
 from workbench.errors import ConfigError
 from workbench.learning.settings import LearningConfig
@@ -77,16 +77,8 @@ BUILTIN_ALIASES: dict[str, str] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-def _one_of(value: str, choices: tuple[str, ...], what: str) -> str:
-    if value not in choices:
-        hint = difflib.get_close_matches(value, choices, n=1)
-        did = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise ValueError(f"unknown {what} '{value}'{did}; choose one of: {', '.join(choices)}")
-    return value
+_Strict = Strict
+_one_of = one_of
 
 
 class ContextConfig(_Strict):

@@ -7,13 +7,10 @@ Kept apart from `config.py` (which imports this module) so routing knobs live in
 
 from __future__ import annotations
 
-import difflib
 import itertools
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     NonNegativeFloat,
     PositiveFloat,
@@ -21,6 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from workbench.config_base import Strict, one_of
 
 # The seven complexity factors, in the order the docs list them.
 FACTORS: tuple[str, ...] = (
@@ -85,17 +84,8 @@ DEFAULT_CUES: dict[str, list[str]] = {
 }
 
 
-class _Strict(BaseModel):
-    # Same contract as config.py's base: unknown keys rejected, frozen, defaults validated.
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
-    if value not in choices:
-        hint = difflib.get_close_matches(value, choices, n=1)
-        did = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise ValueError(f"unknown {what} '{value}'{did}; choose one of: {', '.join(choices)}")
-    return value
+_Strict = Strict
+_choice = one_of
 
 
 class ComplexityConfig(_Strict):
