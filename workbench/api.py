@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from workbench.pipeline.breaker import BreakerInfo
     from workbench.replay.compare import Comparison
     from workbench.replay.engine import Progress
+    from workbench.replay.facade import ExportReport, ReplayReport, TuneReport
+    from workbench.replay.shadow import ShadowResult
+    from workbench.replay.tune import Objective, TuneProgress
     from workbench.report import TrajectoryReport
     from workbench.store import TrajectoryStore
     from workbench.transport.simulated import Fault
@@ -285,6 +288,75 @@ class Workbench:
 
         self.store.flush()
         return compare(self.store, log, pipelines, self.config, seed=seed, progress=progress, cancel=cancel)
+
+    def replay(
+        self,
+        log: str,
+        pipelines: Sequence[str],
+        *,
+        seed: int = 0,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ReplayReport:
+        """`compare`, plus each config pipeline replayed event by event with outcomes fed back (learning curves).
+
+        The run is stored in `replay_runs`; `.table()` / `.curves_table()` are polars DataFrames."""
+        from workbench.replay.facade import run_replay
+
+        self.store.flush()
+        return run_replay(self.store, self.config, log, pipelines, seed=seed, progress=progress, cancel=cancel)
+
+    def tune(
+        self,
+        log: str,
+        pipeline: str,
+        objective: str | Objective,
+        *,
+        out: str | os.PathLike[str] | None = None,
+        candidates: int = 27,
+        eta: int = 3,
+        executor: str | concurrent.futures.Executor = "process",
+        seed: int = 0,
+        progress: TuneProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TuneReport:
+        """Tune `pipeline` on `log` for `objective` ('max-quality:cost<=X' or 'min-cost:quality>=Y') by successive
+        halving; writes the tuned config to `out` when given. `.table()` lists every trial."""
+        from workbench.replay.facade import run_tune
+
+        self.store.flush()
+        return run_tune(self.store, self.config, log, pipeline, objective, out=out, candidates=candidates, eta=eta,
+                        executor=executor, seed=seed, progress=progress, cancel=cancel)
+
+    def export(
+        self, log: str, pipeline: str, out: str | os.PathLike[str], *, seed: int = 0, progress: Progress | None = None
+    ) -> ExportReport:
+        """Write `pipeline`'s config to `out` with its metrics replayed on `log` as provenance."""
+        from workbench.replay.facade import run_export
+
+        self.store.flush()
+        return run_export(self.store, self.config, log, pipeline, out, seed=seed, progress=progress)
+
+    def shadow(
+        self,
+        log: str,
+        pipeline: str,
+        *,
+        sample: int = 100,
+        cost_cap_usd: float = 0.10,
+        max_output_tokens: int = 1024,
+        seed: int = 0,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ShadowResult:
+        """Re-run a seeded sample of `log`'s prompts live through `pipeline` (its config's transport: the simulated
+        fleet unless it names another), stopping before the next request could take the spend past
+        `cost_cap_usd`. Trajectories go to the log `shadow:LOG`; `.table()` is a polars DataFrame."""
+        from workbench.replay.facade import run_shadow
+
+        self.store.flush()
+        return run_shadow(self.store, self.config, log, pipeline, sample=sample, cost_cap_usd=cost_cap_usd,
+                          max_output_tokens=max_output_tokens, seed=seed, progress=progress, cancel=cancel)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:

@@ -61,13 +61,29 @@ def register(sub: Subparsers) -> dict[str, Handler]:
     export.add_argument("--json", action="store_true")
     add_globals(export)
 
+    shadow = sub.add_parser(
+        "shadow",
+        help="re-run a sample of a log's prompts live through a pipeline's transport, under a cost cap",
+        description="Sends for real through the config's transport (the seeded simulated fleet unless the config "
+        "names an http one). Stops before the next request could take the spend past --cost-cap; the "
+        "trajectories are stored in the log shadow:LOG.",
+    )
+    shadow.add_argument("--log", required=True, metavar="NAME")
+    shadow.add_argument("--pipeline", required=True, metavar="SPEC", help="a config file or a pipeline of the config")
+    shadow.add_argument("--sample", type=int, default=100, metavar="N", help="prompts drawn from the log (seeded)")
+    shadow.add_argument("--cost-cap", type=float, default=0.10, metavar="USD", help="never spend more than this")
+    shadow.add_argument("--max-output-tokens", type=int, default=1024, metavar="N",
+                        help="output cap per request (bounds each request's worst-case cost)")
+    shadow.add_argument("--json", action="store_true")
+    add_globals(shadow)
+
     samples = sub.add_parser("samples", help="regenerate the simulated sample logs (seeded: identical each time)")
     samples.add_argument("--out", default="sample_logs", metavar="DIR")
     samples.add_argument("--bandit", type=int, default=20_000, metavar="N", help="requests in the bandit log")
     samples.add_argument("--full", type=int, default=10_000, metavar="N", help="prompts in the full-information log")
     add_globals(samples)
     return {"compare": cmd_compare, "replay": cmd_replay, "tune": cmd_tune, "export": cmd_export,
-            "samples": cmd_samples}
+            "shadow": cmd_shadow, "samples": cmd_samples}
 
 
 def _progress_bar(label: str, done: int, total: int) -> None:
@@ -131,35 +147,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from workbench.api import Workbench
-    from workbench.replay.curves import learning_curves
-    from workbench.replay.engine import resolve_spec
-    from workbench.replay.loader import load_log
 
     seed = args.seed if args.seed is not None else 0
     cancel = threading.Event()
     with Workbench(db=args.db, config=args.config, seed=seed) as wb:
         try:
-            result = wb.compare(args.log, args.pipelines, seed=seed, progress=_progress_bar, cancel=cancel)
-            log, _ = load_log(wb.store, args.log)
-            specs = [resolve_spec(p, wb.config) for p in args.pipelines]
-            curves = learning_curves(log, specs, seed=seed, progress=_progress_bar, cancel=cancel)
+            report = wb.replay(args.log, args.pipelines, seed=seed, progress=_progress_bar, cancel=cancel)
         except KeyboardInterrupt:
             cancel.set()
             raise
-        curve_dicts = {c.pipeline: c.as_dict() for c in curves}
-        run_id = None
-        if not wb.store.read_only and curves:
-            run_id = wb.store.save_replay_run(
-                log=args.log, estimator=curves[0].estimator, configs={s.label: s.config.public_dict()
-                                                                      for s in specs if s.config},
-                results={r.pipeline: r.as_dict() for r in result.results if r.pipeline in curve_dicts},
-                curves=curve_dicts, outcome_source=f"learning curves ({curves[0].estimator})", seed=seed,
-            )
-    rows = result.rows()
+    result, curves, run_id = report.comparison, report.curves, report.run_id
     if args.json:
-        print_json({"log": args.log, "outcome_source": result.outcome_source, "results": rows,
-                    "curves": curve_dicts, "run_id": run_id})
+        print_json(report.as_dict())
         return EXIT_OK
+    rows = result.rows()
     print(f"log {result.log}: {result.outcome_source}")
     for note in result.notes:
         print(f"note: {note}")
@@ -196,44 +197,20 @@ def _plot(curves: list[Any]) -> str:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from workbench.api import Workbench
-    from workbench.replay.engine import resolve_spec
-    from workbench.replay.export import export_config
-    from workbench.replay.loader import load_log
-    from workbench.replay.tune import Objective, make_executor, tune
+    from workbench.replay.tune import Objective
 
     seed = args.seed if args.seed is not None else 0
     objective = Objective.parse(args.objective)
+
+    def progress(rung: int, done: int, total: int) -> None:
+        _progress_bar(f"rung {rung}", done, total)
+
     with Workbench(db=args.db, config=args.config, seed=seed) as wb:
-        spec = resolve_spec(args.pipeline, wb.config)
-        if spec.config is None:
-            raise BadInputError(f"--pipeline {args.pipeline}: a baseline has no parameters; give a config or pipeline")
-        log, note = load_log(wb.store, args.log)
-
-        def progress(rung: int, done: int, total: int) -> None:
-            _progress_bar(f"rung {rung}", done, total)
-
-        with make_executor(args.executor) as pool:
-            result = tune(log, spec.config, objective, candidates=args.candidates, eta=args.eta, seed=seed,
-                          executor=pool, progress=progress)
-        provenance = {
-            "source_log": args.log, "estimator": result.estimator, "objective": objective.text,
-            "metrics": result.best.metrics, "baseline_metrics": result.baseline.metrics,
-            "tuned_parameters": result.best.params, "events": result.best.n, "seed": seed,
-            "search": f"successive halving, {args.candidates} candidates, eta {args.eta}, rungs {result.rungs}",
-        }
-        out = export_config(result.best_config(), args.out, provenance)
-        run_id = None
-        if not wb.store.read_only:
-            run_id = wb.store.save_replay_run(
-                log=args.log, estimator=f"tune ({result.estimator})",
-                configs={"tuned": result.best_config().public_dict(), "base": spec.config.public_dict()},
-                results={"tuned": result.best.metrics, "base": result.baseline.metrics},
-                outcome_source=objective.text, seed=seed, notes=note or "",
-            )
-    summary = {"out": str(out), "objective": objective.text, "estimator": result.estimator,
-               "best": {"trial": result.best.index, **result.best.metrics, "params": result.best.params},
-               "baseline": result.baseline.metrics, "rungs": result.rungs, "run_id": run_id,
-               "trials": result.rows()}
+        report = wb.tune(args.log, args.pipeline, objective, out=args.out, candidates=args.candidates, eta=args.eta,
+                         executor=args.executor, seed=seed, progress=progress)
+    result, out, run_id = report.result, report.out, report.run_id
+    note = report.notes[0] if report.notes else None
+    summary = report.summary()
     if args.json:
         print_json(summary)
         return EXIT_OK
@@ -255,25 +232,42 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from workbench.api import Workbench
-    from workbench.replay.engine import resolve_spec
-    from workbench.replay.export import export_config
 
     seed = args.seed if args.seed is not None else 0
     with Workbench(db=args.db, config=args.config, seed=seed) as wb:
-        spec = resolve_spec(args.pipeline, wb.config)
-        if spec.config is None:
-            raise BadInputError(f"--pipeline {args.pipeline}: a baseline is not a pipeline config; nothing to export")
-        result = wb.compare(args.log, [args.pipeline], seed=seed, progress=_progress_bar)
-    mine = next(r for r in result.rows() if r["pipeline"] == spec.label)
-    provenance = {"source_log": args.log, "estimator": mine["estimator"], "outcome_source": result.outcome_source,
-                  "metrics": {k: mine[k] for k in ("n", "quality", "quality_ci", "cost_per_request_usd",
-                                                   "latency_p50_ms", "latency_p95_ms")}, "seed": seed}
-    out = export_config(spec.config, args.out, provenance)
+        report = wb.export(args.log, args.pipeline, args.out, seed=seed, progress=_progress_bar)
     if args.json:
-        print_json({"out": str(out), "provenance": provenance})
+        print_json({"out": str(report.out), "provenance": report.provenance})
     else:
-        print(f"wrote {out} ({spec.label} on {args.log}: quality {_fmt(mine['quality'], pct=True)}, "
-              f"{mine['estimator']})")
+        quality = report.provenance["metrics"]["quality"]
+        print(f"wrote {report.out} ({report.pipeline} on {args.log}: quality {_fmt(quality, pct=True)}, "
+              f"{report.provenance['estimator']})")
+    return EXIT_OK
+
+
+def cmd_shadow(args: argparse.Namespace) -> int:
+    from workbench.api import Workbench
+
+    seed = args.seed if args.seed is not None else 0
+    cancel = threading.Event()
+    with Workbench(db=args.db, config=args.config, seed=seed) as wb:
+        try:
+            result = wb.shadow(args.log, args.pipeline, sample=args.sample, cost_cap_usd=args.cost_cap,
+                               max_output_tokens=args.max_output_tokens, seed=seed, progress=_progress_bar,
+                               cancel=cancel)
+        except KeyboardInterrupt:
+            cancel.set()
+            raise
+    d = result.as_dict()
+    if args.json:
+        print_json(d)
+        return EXIT_OK
+    print(f"shadow of {args.log} through {result.pipeline}: {d['n']} of {d['sampled']} sampled requests, "
+          f"${d['cost_usd']:.6f} of a ${d['cost_cap_usd']:.6f} cap ({d['stopped']})")
+    print(f"  quality {_fmt(d['quality'], pct=True)}  $/req {_fmt(d['cost_per_request_usd'], digits=6)}  "
+          f"p50 {_fmt(d['latency_p50_ms'], digits=0)} ms  failures {_fmt(d['failure_rate'], pct=True)}")
+    for note in d["notes"]:
+        print(f"note: {note}")
     return EXIT_OK
 
 

@@ -187,6 +187,7 @@ class BreakerBoard:
         self._index: dict[str, int] = {}
         self._breakers: list[CircuitBreaker] = []
         self._state = np.zeros(16, dtype=np.int8)  # 0 closed, 1 open, 2 half-open
+        self._tripped = 0  # how many of _state are non-zero: the per-decision check is then a Python int test
         self._reopens_at = np.zeros(16)
         self._full = np.zeros(16, dtype=bool)  # half-open with no probe slot free
         self._pending: list[BreakerTransition] = []
@@ -213,7 +214,9 @@ class BreakerBoard:
 
     def _sync(self, i: int) -> None:
         b = self._breakers[i]
-        self._state[i] = _CODE[b.state]
+        code = _CODE[b.state]
+        self._tripped += int(code != 0) - int(self._state[i] != 0)
+        self._state[i] = code
         self._reopens_at[i] = b.reopens_at
         self._full[i] = b.state is BreakerState.HALF_OPEN and not b.admits()
 
@@ -223,11 +226,11 @@ class BreakerBoard:
     # -- the router's view ----------------------------------------------------------------------------
     def any_tripped(self) -> bool:
         """Whether any breaker is open or half-open (when none is, there is nothing to check)."""
-        return self.enabled and bool(self._state.any())
+        return self.enabled and self._tripped > 0
 
     def check(self, idx: np.ndarray, now: float | None = None) -> np.ndarray:
         """Admission code per index (ADMIT, BLOCKED_OPEN, BLOCKED_PROBING); polls expired cooldowns first."""
-        if not self.enabled or not self._state.any():
+        if not self.enabled or not self._tripped:
             return np.zeros(len(idx), dtype=np.int8)
         state: np.ndarray = self._state[idx]
         if not state.any():

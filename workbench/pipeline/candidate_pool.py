@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.domain import ChatRequest, TaskProfile
+from workbench.domain import Candidate, ChatRequest, TaskProfile
 from workbench.pipeline.breaker import BreakerBoard
 from workbench.pipeline.context import request_tokens
 from workbench.pipeline.deployment_stats import DeploymentStats
@@ -63,6 +63,8 @@ class CandidatePool:
         entries = [prices.get(m) for m in self.models]
         self.in_price = np.array([e.input_per_token if e else 0.0 for e in entries])
         self.out_price = np.array([e.output_per_token if e else 0.0 for e in entries])
+        self.in_prices: list[float] = self.in_price.tolist()  # the same, for plain-Python paths on small pools
+        self.out_prices: list[float] = self.out_price.tolist()
         # Unknown models have no known window: never excluded on it.
         self.window = np.array([e.context_window if e else np.iinfo(np.int64).max for e in entries], dtype=np.int64)
         self._min_window = int(self.window.min())
@@ -77,6 +79,9 @@ class CandidatePool:
         self.everyone.flags.writeable = False
         self._nobody.flags.writeable = False
         self.all_priced = bool(((self.in_price > 0) & (self.out_price > 0)).all())  # no zero-cost division
+        # The last decision's records with the scores, probabilities and reasons they were built from
+        # (selection.decision reuses them when a decision repeats them exactly).
+        self.last_candidates: tuple[tuple[Candidate, ...], list[float], list[float], list[str | None]] | None = None
 
     def subset(self, models: Sequence[str]) -> np.ndarray:
         return np.array([self.position[m] for m in models], dtype=np.intp)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import mul
 
 from workbench.domain import ChatRequest, TaskProfile
 from workbench.pipeline.context import request_tokens
@@ -118,15 +120,14 @@ class CueMatcher:
 
 def pick_task(tasks: Sequence[str], found: Sequence[list[str]], default: str) -> tuple[str, float, str]:
     """Most hits wins, ties to the type listed first: (task type, confidence, explanation)."""
-    best_i, best_hits, total = -1, 0, 0
-    for i, hits in enumerate(found):
-        total += len(hits)
-        if len(hits) > best_hits:
-            best_i, best_hits = i, len(hits)
-    if best_i < 0:
+    counts = list(map(len, found))
+    best_hits = max(counts, default=0)
+    if best_hits == 0:
         return default, 0.0, f"no keyword matched -> default type {default}"
+    total = sum(counts)
+    best_i = counts.index(best_hits)  # the first type with the most hits
     best = tasks[best_i]
-    words = ", ".join(f"'{w}'" for w in dict.fromkeys(found[best_i]))
+    words = ", ".join(map("'{}'".format, dict.fromkeys(found[best_i])))
     return best, round(best_hits / total, 4), f"keywords {words} -> {best}"
 
 
@@ -252,7 +253,8 @@ class ComplexityAnalyzer:
         values = (token, reasoning, domain, context, structure, tools, ambiguity)
         notes = (token_note, reasoning_note, domain_note, context_note, structure_note, tools_note, ambiguity_note)
 
-        weighted = sum(w * v for w, v in zip(self._weights, values, strict=True))
+        # map over builtins rather than generator expressions: the same sums and roundings, in fewer steps.
+        weighted = sum(map(mul, self._weights, values))
         top = sorted(values, reverse=True)
         score = round(0.5 * weighted + 0.5 * (top[0] + top[1]) / 2.0, 4)
 
@@ -261,14 +263,14 @@ class ComplexityAnalyzer:
         evidence = 1.0 - math.exp(-(cues + words / 10.0) / 2.0)
         # Near a tier boundary a small error in any factor flips the tier; thin evidence makes that likelier.
         # Far from every boundary the tier is clear even for a two-word prompt.
-        margin = min((abs(score - b) for b in self._boundaries), default=1.0)
+        margin = min([abs(score - b) for b in self._boundaries], default=1.0)
         confidence = round((0.5 + 0.5 * evidence) * min(1.0, margin / 0.1), 4)
 
-        factors = {f: round(v, 4) for f, v in zip(FACTORS, values, strict=True)}
+        factors = dict(zip(FACTORS, map(round, values, repeat(4)), strict=True))
         factors["security"] = round(security, 4)
         factor_notes = dict(zip(FACTORS, notes, strict=True))
         factor_notes["security"] = security_note
-        leaders = sorted(((v, f) for f, v in zip(FACTORS, values, strict=True) if v > 0), reverse=True)[:2]
+        leaders = sorted([(v, f) for f, v in zip(FACTORS, values, strict=True) if v > 0], reverse=True)[:2]
         led = ", ".join(f"{f} {v:.2f}" for v, f in leaders) or "no factor above 0"
         return TaskProfile(
             task_type=task_type,

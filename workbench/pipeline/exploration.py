@@ -6,7 +6,9 @@ so logs support unbiased off-policy replay (IPS, SNIPS, DR).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -32,8 +34,21 @@ def softmax_with_floor(scores: np.ndarray, admissible: np.ndarray, temperature: 
     return out
 
 
+SMALL = 32  # below this many candidates plain Python beats numpy's per-call overhead
+
+
 def draw(probs: np.ndarray, rng: np.random.Generator) -> int:
     """One draw from `probs`; a one-hot distribution is read directly (no randomness consumed)."""
+    if len(probs) <= SMALL:
+        # The same draw as below, step for step: first maximum, sequential cumulative sum, right bisection.
+        p: list[float] = probs.tolist()
+        best = max(p)
+        if best >= 1.0:
+            return p.index(best)
+        u = rng.random()
+        # np.add.reduce is what .sum() runs, without the method's Python-level wrapper.
+        position = bisect_right(list(accumulate(p)), u * float(np.add.reduce(probs)))
+        return min(position, len(p) - 1)
     top = int(np.argmax(probs))
     if probs[top] >= 1.0:
         return top
@@ -58,7 +73,6 @@ class Explorer:
     ) -> Pick:
         """Draw a candidate. `force_softmax` explores even when the mode is off (uncertainty action 'explore')."""
         s = self.settings
-        greedy = int(np.argmax(strategy_probs))
         if force_softmax or s.mode == "softmax":
             probs = softmax_with_floor(scores, admissible, s.temperature, s.floor)
             position = draw(probs, rng)
@@ -70,5 +84,5 @@ class Explorer:
             if rng.random() < s.epsilon:
                 return Pick(draw(uniform, rng), probs, True)
             return Pick(draw(strategy_probs, rng), probs, False)
-        position = draw(strategy_probs, rng) if strategy_probs[greedy] < 1.0 else greedy
-        return Pick(position, strategy_probs, False)
+        # draw reads a one-hot distribution directly, so the greedy pick costs no randomness.
+        return Pick(draw(strategy_probs, rng), strategy_probs, False)

@@ -6,7 +6,11 @@ exclusion reasons and probabilities, the chosen model, its propensity, the uncer
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from itertools import repeat
+from typing import Any, cast
 
 import numpy as np
 
@@ -20,6 +24,32 @@ from workbench.pipeline.uncertainty import Assessment, UncertaintyEstimator, top
 
 SMALL = 32  # below this many candidates, plain Python beats numpy for the per-decision bookkeeping
 
+# Building the Candidate records is most of a decision over a large pool: the frozen dataclass's __init__
+# costs four object.__setattr__ calls each. Filling the slots column by column through their descriptors
+# makes equal records at under half the cost. Only valid while Candidate is exactly these four slots with
+# no __post_init__; otherwise the plain constructor is used.
+_CANDIDATE_FIELDS = ("model", "score", "probability", "excluded")
+_FAST_RECORDS = (
+    tuple(f.name for f in fields(Candidate)) == _CANDIDATE_FIELDS
+    and getattr(Candidate, "__slots__", ()) == _CANDIDATE_FIELDS
+    and not hasattr(Candidate, "__post_init__")
+)
+_SETTERS: tuple[Any, ...] = tuple(getattr(Candidate, f).__set__ for f in _CANDIDATE_FIELDS) if _FAST_RECORDS else ()
+_FAST_FROM = 8  # below this many candidates the plain constructor is as quick
+
+
+def build_candidates(
+    models: Sequence[str], scores: Sequence[float], probs: Sequence[float], reasons: Sequence[str | None]
+) -> tuple[Candidate, ...]:
+    """One Candidate per model, equal to `tuple(map(Candidate, models, scores, probs, reasons))`."""
+    n = len(models)
+    if not _FAST_RECORDS or n < _FAST_FROM:
+        return tuple(map(Candidate, models, scores, probs, reasons))
+    out = cast(list[Candidate], list(map(object.__new__, repeat(Candidate, n))))
+    for setter, column in zip(_SETTERS, (models, scores, probs, reasons), strict=True):
+        deque(map(setter, out, column), maxlen=0)  # consume the map for its side effect, storing nothing
+    return tuple(out)
+
 
 @dataclass(frozen=True)
 class RoutingKit:
@@ -32,7 +62,7 @@ class RoutingKit:
     seed: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Choice:
     position: int
     probs: np.ndarray
@@ -93,7 +123,7 @@ def select(
     A router with nowhere to escalate records the uncertainty in the decision and leaves the pick alone.
     """
     admissible = screen.admissible
-    if not admissible.any():
+    if admissible is not pool.everyone and not admissible.any():  # `everyone` is the shared all-clear mask
         if screen.breaker_only.any():
             return _policy_choice(pool, screen, strategy, ctx, kit)
         # Everything is excluded by static filters (capability, window, limits, budget): like level 0,
@@ -141,9 +171,13 @@ def fallbacks_for(pool: CandidatePool, choice: Choice) -> tuple[str, ...]:
     mask = choice.considered if choice.considered is not None else choice.screen.admissible
     if pool.n <= SMALL:
         scores = choice.scores.tolist()
-        ranked = sorted((i for i, ok in enumerate(mask.tolist()) if ok and i != choice.position),
-                        key=lambda i: (-scores[i], i))
-        return tuple(pool.models[i] for i in ranked[:MAX_FALLBACKS])
+        kept = [i for i, ok in enumerate(mask.tolist()) if ok]
+        if choice.position in kept:
+            kept.remove(choice.position)
+        # Highest score first, ties by position: a stable sort keeps equal scores in position order even reversed.
+        ranked = sorted(kept, key=scores.__getitem__, reverse=True)
+        models = pool.models
+        return tuple([models[i] for i in ranked[:MAX_FALLBACKS]])
     positions = np.flatnonzero(mask)
     positions = positions[positions != choice.position]
     if positions.size == 0:
@@ -168,9 +202,17 @@ def decision(
     # Scores are rounded for reading; probabilities stay exact, since replay divides by them.
     # On a handful of candidates plain Python beats numpy's per-call overhead; strategies keep scores finite.
     small = pool.n <= SMALL
-    scores = [round(x, 4) for x in choice.scores.tolist()] if small else np.round(choice.scores, 4).tolist()
+    scores = list(map(round, choice.scores.tolist(), repeat(4))) if small else np.round(choice.scores, 4).tolist()
     probs = choice.probs.tolist()
-    candidates = tuple(map(Candidate, pool.models, scores, probs, choice.screen.reasons))
+    reasons = choice.screen.reasons
+    # Records are immutable: when nothing changed since this pool's last decision (a steady fleet, the same
+    # kind of request), the last tuple is reused; comparing the three lists is far cheaper than rebuilding.
+    last = pool.last_candidates
+    if last is not None and last[1] == scores and last[2] == probs and last[3] == reasons:
+        candidates = last[0]
+    else:
+        candidates = build_candidates(pool.models, scores, probs, reasons)
+        pool.last_candidates = (candidates, scores, probs, list(reasons))
     notes = [*(extra_notes or []), *choice.notes]
     reason = f"{strategy_name}: {why}" + (f"; {'; '.join(notes)}" if notes else "")
     return RoutingDecision(

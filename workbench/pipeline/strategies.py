@@ -7,6 +7,7 @@ would pick each admissible one: one-hot for deterministic rules, a real distribu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,6 +46,24 @@ def one_hot_best(scores: np.ndarray, admissible: np.ndarray) -> np.ndarray:
     return probs
 
 
+SMALL = 32  # below this many candidates, scoring in plain Python beats numpy's per-call overhead
+
+
+def _best_small(scores: list[float], admissible: np.ndarray) -> int:
+    """`np.argmax(np.where(admissible, scores, -inf))` in plain Python: the first highest admissible score."""
+    best_i, best = 0, -math.inf
+    for i, (score, ok) in enumerate(zip(scores, admissible.tolist(), strict=True)):
+        if ok and score > best:
+            best_i, best = i, score
+    return best_i
+
+
+def _one_hot(n: int, position: int) -> np.ndarray:
+    probs = np.zeros(n)
+    probs[position] = 1.0
+    return probs
+
+
 def uniform_ties(scores: np.ndarray, admissible: np.ndarray, tolerance: float = 1e-12) -> np.ndarray:
     """Random tie-break: uniform over the admissible candidates whose score equals the best."""
     best = np.max(np.where(admissible, scores, -np.inf))
@@ -55,7 +74,7 @@ def uniform_ties(scores: np.ndarray, admissible: np.ndarray, tolerance: float = 
 
 def proportional(weights: np.ndarray, admissible: np.ndarray) -> np.ndarray:
     w = np.where(admissible, np.maximum(weights, 0.0), 0.0)
-    total = w.sum()
+    total = np.add.reduce(w)  # .sum() without the method's Python-level wrapper
     if total <= 0:  # every admissible weight is zero: fall back to uniform rather than divide by zero
         w = admissible.astype(float)
         total = w.sum()
@@ -116,6 +135,10 @@ class RoundRobin:
 
     def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
         n = pool.n
+        if n <= SMALL:  # the same arithmetic on Python ints and floats
+            nxt = self.next
+            small = [1.0 - ((i - nxt) % n) / n for i in range(n)]
+            return StrategyResult(np.array(small), _one_hot(n, _best_small(small, admissible)))
         turn = (np.arange(n) - self.next) % n  # 0 for the candidate whose turn it is
         scores = 1.0 - turn / n
         return StrategyResult(scores, one_hot_best(scores, admissible))
@@ -134,6 +157,13 @@ class LeastBusy(_Stateless):
 
     def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
         inflight = pool.fleet.stats.inflight[pool.s_idx]
+        if pool.n <= SMALL:
+            small = [1.0 / (1.0 + x) for x in inflight.tolist()]
+            best = max((x for x, ok in zip(small, admissible.tolist(), strict=True) if ok), default=-math.inf)
+            tied = [ok and x >= best - 1e-12 for x, ok in zip(small, admissible.tolist(), strict=True)]
+            count = sum(tied)
+            if count:
+                return StrategyResult(np.array(small), np.array([t / count for t in tied]))
         scores = 1.0 / (1.0 + inflight)
         if admissible is pool.everyone:
             tied = scores >= scores.max() - 1e-12
@@ -152,6 +182,9 @@ class UsageBased(_Stateless):
 
     def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
         _, tokens = pool.fleet.stats.usage(pool.s_idx, ctx.now)
+        if pool.n <= SMALL:
+            small = [1.0 / (1.0 + t / 1000.0) for t in tokens.tolist()]
+            return StrategyResult(np.array(small), _one_hot(pool.n, _best_small(small, admissible)))
         scores = 1.0 / (1.0 + tokens / 1000.0)
         return StrategyResult(scores, one_hot_best(scores, admissible))
 
@@ -185,13 +218,44 @@ class LatencyBased(_Stateless):
         stats = pool.fleet.stats
         n_obs = stats.latency_n[pool.s_idx]
         expected = stats.expected_latency_ms(pool.s_idx, ctx.tokens_out)
+        if pool.n <= SMALL:  # numpy's reductions cost more than the loop on a handful of candidates
+            seen = [o > 0 for o in n_obs.tolist()]
+            if all(seen):
+                return expected, n_obs
+            values = expected.tolist()
+            floor = min((e for e, ok in zip(values, seen, strict=True) if ok), default=1.0)
+            return np.array([e if ok else floor for e, ok in zip(values, seen, strict=True)]), n_obs
         tried = n_obs > 0
         if tried.all():
             return expected, n_obs
         prior = expected[tried].min() if tried.any() else 1.0
         return np.where(tried, expected, prior), n_obs
 
+    def _evaluate_small(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
+        """`evaluate`'s arithmetic on Python floats, step for step, for a handful of candidates."""
+        found, n_arr = self._latency(pool, ctx)
+        latency = [max(x, 1e-9) for x in found.tolist()]
+        n_obs = n_arr.tolist()
+        adm = admissible.tolist()
+        if admissible is pool.everyone:
+            best = min(latency)
+            tied = [x <= best * (1.0 + self.buffer) for x in latency]
+        else:
+            best = min((x for x, ok in zip(latency, adm, strict=True) if ok), default=min(latency))
+            tied = [ok and x <= best * (1.0 + self.buffer) for x, ok in zip(latency, adm, strict=True)]
+        scores = [best / x for x in latency]
+        count = sum(tied)
+        if count:
+            probs = np.array([t / count for t in tied])
+            leading = min(o for o, t in zip(n_obs, tied, strict=True) if t)
+        else:
+            probs = _one_hot(pool.n, _best_small(scores, admissible))
+            leading = min(n_obs)
+        return StrategyResult(np.array(scores), probs, float(leading))
+
     def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
+        if pool.n <= SMALL:
+            return self._evaluate_small(pool, admissible, ctx)
         latency, n_obs = self._latency(pool, ctx)
         latency = np.maximum(latency, 1e-9)
         if admissible is pool.everyone:  # the all-clear screen: no masking needed
@@ -220,7 +284,25 @@ class CostBased(_Stateless):
 
     name = "cost-based"
 
+    def _evaluate_small(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult | None:
+        """`evaluate` on Python floats for a handful of candidates; None when only numpy's rules apply (a zero
+        cost on a fully priced pool)."""
+        t_in, t_out = ctx.tokens_in, ctx.tokens_out
+        costs = [t_in * a + t_out * b for a, b in zip(pool.in_prices, pool.out_prices, strict=True)]
+        if pool.all_priced and min(costs) <= 0:
+            return None
+        if admissible is pool.everyone:
+            best = costs.index(min(costs))
+        else:
+            best = min((i for i, ok in enumerate(admissible.tolist()) if ok), key=costs.__getitem__, default=0)
+        top = costs[best]
+        return StrategyResult(np.array([top / c if c > 0 else 1.0 for c in costs]), _one_hot(pool.n, best))
+
     def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
+        if pool.n <= SMALL:
+            small = self._evaluate_small(pool, admissible, ctx)
+            if small is not None:
+                return small
         costs = pool.expected_cost(ctx)
         everyone = admissible is pool.everyone  # the common all-clear screen: skip the masking
         best = int(costs.argmin()) if everyone else int(np.argmin(np.where(admissible, costs, np.inf)))
@@ -234,7 +316,8 @@ class CostBased(_Stateless):
         return StrategyResult(scores, probs)
 
     def describe(self, pool: CandidatePool, position: int, ctx: RouteContext) -> str:
-        cost = float(pool.expected_cost(ctx)[position])
+        # The same product and sum expected_cost computes, for one candidate.
+        cost = ctx.tokens_in * float(pool.in_price[position]) + ctx.tokens_out * float(pool.out_price[position])
         return (
             f"{pool.models[position]} cheapest at ${cost:.6f} for ~{ctx.tokens_in} in / {ctx.tokens_out} out tokens"
         )

@@ -61,7 +61,7 @@ class TierRouter:
         t, tried = start, {start}
         screen = self._screen(t, profile, ctx)
         first_screen = screen
-        while not screen.admissible.any():
+        while screen.admissible is not self.pools[t].everyone and not screen.admissible.any():
             nxt = self._next_tier(t, screen, tried)
             if nxt is None:
                 t, screen = start, first_screen  # nothing usable anywhere: the policy applies in the home tier

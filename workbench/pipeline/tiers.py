@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ class TierMap:
         ]
         self._position = {t.name: i for i, t in enumerate(self.tiers)}
         self.rules = [(r.signal, r.above, self._position[r.tier]) for r in config.rules]
+        uptos = [t.upto for t in self.tiers]
+        # Ascending bounds (the usual layout) let a bisection find the first tier whose bound exceeds c.
+        self._uptos = uptos if uptos == sorted(uptos) else None
 
     @property
     def boundaries(self) -> tuple[float, ...]:
@@ -35,7 +39,11 @@ class TierMap:
     def tier_for(self, profile: TaskProfile) -> tuple[int, str, bool]:
         """(tier position, why, forced by a hard rule)."""
         c = profile.complexity
-        pos = next((i for i, t in enumerate(self.tiers) if c < t.upto), len(self.tiers) - 1)
+        last = len(self.tiers) - 1
+        if self._uptos is not None:
+            pos = min(bisect_right(self._uptos, c), last)
+        else:
+            pos = next((i for i, t in enumerate(self.tiers) if c < t.upto), last)
         why = f"complexity {c:.2f} -> {self.tiers[pos].name}"
         forced = -1
         rule_note = ""

@@ -27,7 +27,7 @@ class Assessment:
 def top_two_margin(scores: np.ndarray, admissible: np.ndarray) -> float | None:
     """Best minus second-best admissible score, in O(N); None with fewer than two candidates."""
     if len(scores) <= 32:  # plain Python is quicker than numpy on a handful of candidates
-        kept = sorted(s for s, ok in zip(scores.tolist(), admissible.tolist(), strict=True) if ok)
+        kept = sorted([s for s, ok in zip(scores.tolist(), admissible.tolist(), strict=True) if ok])
         return float(kept[-1] - kept[-2]) if len(kept) >= 2 else None
     pool = scores[admissible]
     if pool.size < 2:

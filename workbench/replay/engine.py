@@ -119,6 +119,27 @@ def decide(
     return choice, pref
 
 
+def decide_fast(
+    registry: PipelineRegistry,
+    log: FullInfoLog,
+    *,
+    label: str,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """`decide`'s decisions, over whole arrays when every router is stateless and vectorisable; the third
+    value says which path ran (it goes into the result's notes)."""
+    from workbench.replay.vectorised import decide_vectorised, vectorisable
+
+    why_not = vectorisable(registry)
+    if why_not is None:
+        fast = decide_vectorised(registry, log)
+        if fast is not None:
+            return fast[0], fast[1], "decisions: vectorised over cached per-prompt features (stateless routers)"
+    choice, pref = decide(registry, log, label=label, progress=progress, cancel=cancel)
+    return choice, pref, f"decisions: prompt by prompt ({why_not} is not vectorised)"
+
+
 def replay_fullinfo(
     log: FullInfoLog,
     specs: Sequence[PolicySpec],
@@ -141,8 +162,8 @@ def replay_fullinfo(
         else:
             assert spec.config is not None
             registry = build_pipeline(spec.config, transport=OfflineTransport(), seed=seed)
-            choice, pref = decide(registry, log, label=spec.label, progress=progress, cancel=cancel)
-            results.append(evaluate(log, spec.label, choice, pref))
+            choice, pref, path = decide_fast(registry, log, label=spec.label, progress=progress, cancel=cancel)
+            results.append(evaluate(log, spec.label, choice, pref, notes=(path,)))
         if progress is not None:
             progress(spec.label, log.n, log.n)
     # Every comparison of full-information data shows the oracle and random beside it.
