@@ -1,43 +1,27 @@
 """Top-level screens of the workbench TUI (one per app mode) and the base class they share.
 
-`WorkbenchScreen` is the one place a worker failure turns into an error notification. Screen modules
-import it from here, so the screen classes themselves load lazily (PEP 562) to avoid an import cycle.
+Everything here loads on first use (PEP 562): importing the package imports nothing of Textual, so
+tools that walk the package (and the core's no-Textual check) stay cheap and honest.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on
-from textual.screen import Screen
-from textual.worker import Worker, WorkerState
-
 if TYPE_CHECKING:
+    from workbench.tui.screens.base import WorkbenchScreen
     from workbench.tui.screens.live import LiveScreen
 
-
-class WorkbenchScreen(Screen[None]):
-    """Base for the app's mode screens: workers started here fail into a notification, never a crash."""
-
-    @on(Worker.StateChanged)
-    def _notify_worker_error(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        # markup=False: an error message may contain brackets that are not markup.
-        self.notify(str(error), title=f"{event.worker.group} failed", severity="error", markup=False)
-        self.worker_failed(event.worker, error)
-
-    def worker_failed(self, worker: Worker[Any], error: BaseException | None) -> None:
-        """Hook for subclasses to tidy their widgets after a failed worker (the user is already notified)."""
+__all__ = ["LiveScreen", "WorkbenchScreen"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "WorkbenchScreen":
+        from workbench.tui.screens.base import WorkbenchScreen
+
+        return WorkbenchScreen
     if name == "LiveScreen":
         from workbench.tui.screens.live import LiveScreen
 
         return LiveScreen
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["LiveScreen", "WorkbenchScreen"]
