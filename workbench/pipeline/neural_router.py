@@ -31,7 +31,7 @@ from workbench.pipeline.features import (
 from workbench.pipeline.pattern_router import default_outcome, outcome_model
 from workbench.pipeline.selection import RoutingKit, decision, select
 from workbench.pipeline.stages import ModelRouter
-from workbench.pipeline.strategies import StrategyResult, one_hot_best
+from workbench.pipeline.strategies import ScoredStrategy
 from workbench.prices import PriceTable
 from workbench.routing_config import BreakerConfig, StrategyConfig
 
@@ -59,22 +59,6 @@ def _softmax(s: np.ndarray, mask: np.ndarray) -> np.ndarray:
     e = np.where(mask, np.exp(z), 0.0)
     out: np.ndarray = e / e.sum(axis=-1, keepdims=True)
     return out
-
-
-class _Scores:
-    name = "neural"
-
-    def __init__(self, scores: np.ndarray, samples: float | None, note: Callable[[int], str]) -> None:
-        self.scores, self.samples, self.note = scores, samples, note
-
-    def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
-        return StrategyResult(self.scores, one_hot_best(self.scores, admissible), self.samples)
-
-    def describe(self, pool: CandidatePool, position: int, ctx: RouteContext) -> str:
-        return f"{pool.models[position]} {self.note(position)}"
-
-    def commit(self, position: int) -> None:
-        return None
 
 
 class NeuralRouter:
@@ -130,14 +114,17 @@ class NeuralRouter:
         screen = self.pool.screen(profile, ctx)
         if not self.trained:
             scores = np.linspace(1.0, 0.5, self.pool.n)
-            strategy = _Scores(scores, 0.0, lambda _: "in configured order: untrained (routing.neural.weights unset)")
+            strategy = ScoredStrategy(
+                "neural", scores, 0.0, lambda _: "in configured order: untrained (routing.neural.weights unset)"
+            )
             choice = select(self.pool, screen, strategy, ctx, self.kit, self.rng)
         else:
             raw = self.net.scores(self._inputs(self.pool, profile, ctx))
             mask = screen.admissible if screen.admissible.any() else np.ones(self.pool.n, dtype=bool)
             probs = _softmax(raw, mask)
             examples = self.examples
-            strategy = _Scores(
+            strategy = ScoredStrategy(
+                "neural",
                 probs, None, lambda pos: f"scored {probs[pos]:.2f} by the FastGRNN (trained on {examples} prompts)"
             )
             choice = select(self.pool, screen, strategy, ctx, self.kit, self.rng)

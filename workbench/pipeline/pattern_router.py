@@ -16,10 +16,10 @@ import numpy as np
 
 from workbench.domain import ChatRequest, LlmResponse, RoutingDecision, TaskProfile, Trajectory
 from workbench.errors import BadInputError
-from workbench.pipeline.candidate_pool import CandidatePool, RouteContext, route_context
+from workbench.pipeline.candidate_pool import CandidatePool, route_context
 from workbench.pipeline.embeddings import Embedder
 from workbench.pipeline.selection import RoutingKit, decision, select
-from workbench.pipeline.strategies import StrategyResult, one_hot_best
+from workbench.pipeline.strategies import ScoredStrategy
 from workbench.prices import PriceTable
 from workbench.routing_config import PatternConfig
 
@@ -231,26 +231,6 @@ class PatternBank:
         return bank
 
 
-class PatternVotes:
-    """The votes as a strategy, so exploration, uncertainty and breaker policies treat them like any other."""
-
-    name = "pattern"
-
-    def __init__(self, scores: np.ndarray, samples: float, note: Callable[[int], str]) -> None:
-        self.scores = scores
-        self.samples = samples
-        self.note = note
-
-    def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
-        return StrategyResult(self.scores, one_hot_best(self.scores, admissible), self.samples)
-
-    def describe(self, pool: CandidatePool, position: int, ctx: RouteContext) -> str:
-        return f"{pool.models[position]} {self.note(position)}"
-
-    def commit(self, position: int) -> None:
-        return None
-
-
 class PatternRouter:
     name = "pattern"
 
@@ -297,7 +277,8 @@ class PatternRouter:
         if usable <= 0:
             # No similar pattern votes for a usable candidate: nothing learned applies, route in config order.
             scores = np.linspace(1.0, 0.5, self.pool.n)
-            strategy = PatternVotes(
+            strategy = ScoredStrategy(
+                "pattern",
                 scores, 0.0, lambda _: "in configured order: no similar pattern in the bank votes for a usable model"
             )
             choice = select(self.pool, screen, strategy, ctx, self.kit, self.rng, vote_share=0.0)
@@ -313,7 +294,7 @@ class PatternRouter:
                     f"(nearest similarity {nearest:.2f})"
                 )
 
-            strategy = PatternVotes(scores, float(self.bank.uses[idx].sum()), note)
+            strategy = ScoredStrategy("pattern", scores, float(self.bank.uses[idx].sum()), note)
             choice = select(
                 self.pool, screen, strategy, ctx, self.kit, self.rng, vote_share=float(share_of[winner])
             )

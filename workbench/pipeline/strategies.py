@@ -8,6 +8,7 @@ would pick each admissible one: one-hot for deterministic rules, a real distribu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,6 +45,24 @@ def one_hot_best(scores: np.ndarray, admissible: np.ndarray) -> np.ndarray:
     probs = np.zeros(len(scores))
     probs[int(np.argmax(masked))] = 1.0
     return probs
+
+
+class ScoredStrategy:
+    """Scores a router computed itself (pattern votes, a network's outputs) presented as a strategy, so
+    exploration, uncertainty and breaker policies treat them like any other. Picks the best admissible."""
+
+    def __init__(self, name: str, scores: np.ndarray, samples: float | None, note: Callable[[int], str]) -> None:
+        self.name = name
+        self.scores, self.samples, self.note = scores, samples, note
+
+    def evaluate(self, pool: CandidatePool, admissible: np.ndarray, ctx: RouteContext) -> StrategyResult:
+        return StrategyResult(self.scores, one_hot_best(self.scores, admissible), self.samples)
+
+    def describe(self, pool: CandidatePool, position: int, ctx: RouteContext) -> str:
+        return f"{pool.models[position]} {self.note(position)}"
+
+    def commit(self, position: int) -> None:
+        return None
 
 
 SMALL = 32  # below this many candidates, scoring in plain Python beats numpy's per-call overhead
