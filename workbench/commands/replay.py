@@ -6,10 +6,16 @@ import argparse
 import re
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench.commands.common import EXIT_OK, Handler, Subparsers, add_globals, print_json
 from workbench.errors import BadInputError
+
+if TYPE_CHECKING:
+    from workbench.api import Workbench
+
+T = TypeVar("T")
 
 
 def register(sub: Subparsers) -> dict[str, Handler]:
@@ -121,17 +127,25 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         print(f"note: {n}")
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def _cancellable(args: argparse.Namespace, op: Callable[[Workbench, int, threading.Event], T]) -> T:
+    """Run `op(workbench, seed, cancel)` on a Workbench from the global flags; Ctrl+C cancels the run."""
     from workbench.api import Workbench
 
     seed = args.seed if args.seed is not None else 0
     cancel = threading.Event()
     with Workbench(db=args.db, config=args.config, seed=seed) as wb:
         try:
-            result = wb.compare(args.log, args.pipelines, seed=seed, progress=_progress_bar, cancel=cancel)
+            return op(wb, seed, cancel)
         except KeyboardInterrupt:
             cancel.set()
             raise
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    result = _cancellable(
+        args, lambda wb, seed, cancel: wb.compare(args.log, args.pipelines, seed=seed, progress=_progress_bar,
+                                                  cancel=cancel)
+    )
     rows = result.rows()
     if args.json:
         print_json(rows)
@@ -146,16 +160,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from workbench.api import Workbench
-
-    seed = args.seed if args.seed is not None else 0
-    cancel = threading.Event()
-    with Workbench(db=args.db, config=args.config, seed=seed) as wb:
-        try:
-            report = wb.replay(args.log, args.pipelines, seed=seed, progress=_progress_bar, cancel=cancel)
-        except KeyboardInterrupt:
-            cancel.set()
-            raise
+    report = _cancellable(
+        args, lambda wb, seed, cancel: wb.replay(args.log, args.pipelines, seed=seed, progress=_progress_bar,
+                                                 cancel=cancel)
+    )
     result, curves, run_id = report.comparison, report.curves, report.run_id
     if args.json:
         print_json(report.as_dict())
@@ -246,18 +254,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_shadow(args: argparse.Namespace) -> int:
-    from workbench.api import Workbench
-
-    seed = args.seed if args.seed is not None else 0
-    cancel = threading.Event()
-    with Workbench(db=args.db, config=args.config, seed=seed) as wb:
-        try:
-            result = wb.shadow(args.log, args.pipeline, sample=args.sample, cost_cap_usd=args.cost_cap,
-                               max_output_tokens=args.max_output_tokens, seed=seed, progress=_progress_bar,
-                               cancel=cancel)
-        except KeyboardInterrupt:
-            cancel.set()
-            raise
+    result = _cancellable(
+        args, lambda wb, seed, cancel: wb.shadow(
+            args.log, args.pipeline, sample=args.sample, cost_cap_usd=args.cost_cap,
+            max_output_tokens=args.max_output_tokens, seed=seed, progress=_progress_bar, cancel=cancel,
+        )
+    )
     d = result.as_dict()
     if args.json:
         print_json(d)
