@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,8 +11,8 @@ from hypothesis import strategies as st
 from workbench.config import DEFAULT_KEYWORDS, parse_config
 from workbench.domain import ChatRequest, Message
 from workbench.errors import ConfigError
-from workbench.pipeline.classify import KeywordClassifier
-from workbench.pipeline.complexity import ComplexityAnalyzer, CueMatcher, FastKeywordClassifier
+from workbench.pipeline.classify import CueMatcher, KeywordClassifier
+from workbench.pipeline.complexity import ComplexityAnalyzer
 from workbench.routing_config import DEFAULT_WEIGHTS, FACTORS
 
 
@@ -102,20 +104,33 @@ def test_bad_complexity_config_is_rejected_with_a_path(bad: dict[str, object]) -
     assert all(p.startswith("routing.complexity") for p in info.value.problems)
 
 
-# -- the one-pass matcher agrees with the level-0 keyword classifier -----------------------------------------
+# -- the one-pass matcher agrees with a regex per task type (the obvious implementation, kept as the oracle) --
+def _regex_for(words: list[str]) -> re.Pattern[str]:
+    alts = sorted((r"\s+".join(map(re.escape, w.lower().split())) for w in words), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alts) + r")(?![\w-])", re.IGNORECASE)
+
+
+def regex_task_type(text: str, keywords: dict[str, list[str]], default: str) -> tuple[str, float]:
+    """Most whole-word hits wins, ties to the type listed first; confidence = best hits / all hits."""
+    counts = [len(_regex_for(words).findall(text)) for words in keywords.values()]
+    best = max(counts)
+    if best == 0:
+        return default, 0.0
+    return list(keywords)[counts.index(best)], round(best / sum(counts), 4)
+
+
 VOCAB = sorted({w for ws in DEFAULT_KEYWORDS.values() for w in ws} | {"the", "data", "and", "fixture", "all"})
 
 
 @settings(max_examples=300, deadline=None)
 @given(words=st.lists(st.sampled_from(VOCAB), max_size=12), seps=st.sampled_from([" ", "  ", ", ", ". "]),
        upper=st.booleans())
-def test_fast_keyword_classifier_agrees_with_keyword_classifier(words: list[str], seps: str, upper: bool) -> None:
+def test_keyword_classifier_agrees_with_a_regex_per_type(words: list[str], seps: str, upper: bool) -> None:
     text = seps.join(words)
     text = text.upper() if upper else text
-    req = ChatRequest.from_prompt(text)
-    slow = KeywordClassifier(DEFAULT_KEYWORDS, "triage").classify(req)
-    fast = FastKeywordClassifier(DEFAULT_KEYWORDS, "triage").classify(req)
-    assert (fast.task_type, fast.confidence) == (slow.task_type, slow.confidence)
+    profile = KeywordClassifier(DEFAULT_KEYWORDS, "triage").classify(ChatRequest.from_prompt(text))
+    keywords = {task: list(ws) for task, ws in DEFAULT_KEYWORDS.items()}
+    assert (profile.task_type, profile.confidence) == regex_task_type(text, keywords, "triage")
 
 
 def test_cue_matcher_stems_phrases_and_odd_cues() -> None:

@@ -8,160 +8,18 @@ A `security` signal rides along in `factors` for hard tier rules; it is not part
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
-from itertools import repeat
 from operator import mul
 
 from workbench.domain import ChatRequest, TaskProfile
+from workbench.pipeline.classify import CueMatcher, pick_task
 from workbench.pipeline.context import request_tokens
 from workbench.pipeline.route import DEFAULT_OUTPUT_TOKENS, EXPECTED_OUTPUT_TOKENS
 from workbench.routing_config import FACTORS, ComplexityConfig
 
-_WORD = re.compile(r"[\w'-]+")
-
-
-_TOKEN = re.compile(r"[\w-]+")
-
-
-def _odd_pattern(cue: str) -> str:
-    stem = cue[:-1] if cue.endswith("*") else cue
-    body = r"\s+".join(map(re.escape, stem.split())) + (r"[\w-]*" if cue.endswith("*") else "")
-    return r"(?<![\w-])" + body + r"(?![\w-])"
-
-
-class CueMatcher:
-    """Finds the cue words of several groups in one pass over the prompt's tokens.
-
-    Words are dict lookups, `stem*` cues prefix checks keyed by their first three letters, phrases token
-    sequences keyed by their first word; cues with other characters (`tl;dr`) fall back to a regex. Within a
-    group, matches do not overlap and a phrase wins over a word starting at the same token, as a regex
-    alternation sorted longest-first would do. One scan instead of a regex per group keeps classification
-    inside the decision-time budget.
-    """
-
-    def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
-        self.groups = list(groups)
-        exact: dict[str, list[int]] = {}
-        prefixes: dict[str, dict[str, list[int]]] = {}
-        phrases: dict[tuple[str, ...], list[int]] = {}
-        odd: dict[str, list[int]] = {}
-        for gi, words in enumerate(groups.values()):
-            for raw in words:
-                w = " ".join(raw.strip().lower().split())
-                if not w or w == "*":
-                    continue
-                parts = w.split()
-                if not all(_TOKEN.fullmatch(p.rstrip("*")) for p in parts) or "*" in w[:-1]:
-                    odd.setdefault(w, []).append(gi)
-                elif len(parts) > 1:
-                    phrases.setdefault(tuple(parts), []).append(gi)
-                elif w.endswith("*"):
-                    if len(w) >= 4:
-                        prefixes.setdefault(w[:3], {}).setdefault(w[:-1], []).append(gi)
-                    else:  # a stem under three letters is too short to key: the regex takes it
-                        odd.setdefault(w, []).append(gi)
-                else:
-                    exact.setdefault(w, []).append(gi)
-        self._exact = {w: tuple(g) for w, g in exact.items()}
-        self._prefixes = {k: [(stem, tuple(g)) for stem, g in v.items()] for k, v in prefixes.items()}
-        heads: dict[str, list[tuple[tuple[str, ...], bool, tuple[int, ...]]]] = {}
-        for parts_, gis in sorted(phrases.items(), key=lambda kv: len(" ".join(kv[0])), reverse=True):
-            star = parts_[-1].endswith("*")
-            body = (*parts_[:-1], parts_[-1].rstrip("*"))
-            heads.setdefault(body[0], []).append((body, star, tuple(gis)))
-        self._heads = heads
-        self._odd = [
-            (re.compile(_odd_pattern(w), re.IGNORECASE), tuple(gis))
-            for w, gis in odd.items()
-        ]
-
-    def scan(self, text: str) -> tuple[list[list[str]], int]:
-        """Every hit per group in order of appearance (repeats included), and the number of tokens read."""
-        found: list[list[str]] = [[] for _ in self.groups]
-        free = [0] * len(self.groups)  # per group: the first token a new match may start at
-        tokens = _TOKEN.findall(text.lower())
-        exact, prefixes, heads = self._exact, self._prefixes, self._heads
-        n = len(tokens)
-        for i, tok in enumerate(tokens):
-            phrases = heads.get(tok)
-            if phrases:
-                for body, star, gis in phrases:
-                    end = i + len(body)
-                    if end > n or tokens[i + 1 : end - 1] != list(body[1:-1]):
-                        continue
-                    last = tokens[end - 1]
-                    if not (last.startswith(body[-1]) if star else last == body[-1]):
-                        continue
-                    for gi in gis:
-                        if free[gi] <= i:
-                            found[gi].append(" ".join(tokens[i:end]))
-                            free[gi] = end
-            gis_ = exact.get(tok)
-            if gis_:
-                for gi in gis_:
-                    if free[gi] <= i:
-                        found[gi].append(tok)
-                        free[gi] = i + 1
-            cands = prefixes.get(tok[:3])
-            if cands:
-                for stem, pgis in cands:
-                    if tok.startswith(stem):
-                        for gi in pgis:
-                            if free[gi] <= i:
-                                found[gi].append(tok)
-                                free[gi] = i + 1
-        for pattern, gis in self._odd:
-            for hit in pattern.findall(text):
-                for gi in gis:
-                    found[gi].append(hit.lower())
-        return found, n
-
-
-def pick_task(tasks: Sequence[str], found: Sequence[list[str]], default: str) -> tuple[str, float, str]:
-    """Most hits wins, ties to the type listed first: (task type, confidence, explanation)."""
-    counts = list(map(len, found))
-    best_hits = max(counts, default=0)
-    if best_hits == 0:
-        return default, 0.0, f"no keyword matched -> default type {default}"
-    total = sum(counts)
-    best_i = counts.index(best_hits)  # the first type with the most hits
-    best = tasks[best_i]
-    words = ", ".join(map("'{}'".format, dict.fromkeys(found[best_i])))
-    return best, round(best_hits / total, 4), f"keywords {words} -> {best}"
-
-
-class FastKeywordClassifier:
-    """The keyword classifier's rule (most hits wins, ties to the type listed first) on a CueMatcher scan.
-
-    Same results as `KeywordClassifier` for the same keyword lists, at a third of its cost.
-    """
-
-    name = "keyword"
-
-    def __init__(self, keywords: Mapping[str, Sequence[str]], default_task_type: str = "triage") -> None:
-        self.default_task_type = default_task_type
-        self._matcher = CueMatcher(keywords)
-
-    def task_type(self, request: ChatRequest) -> tuple[str, float, str]:
-        """(task type, confidence, explanation) for the latest user message."""
-        found, _ = self._matcher.scan(request.prompt)
-        return pick_task(self._matcher.groups, found, self.default_task_type)
-
-    def classify(self, request: ChatRequest) -> TaskProfile:
-        task, confidence, explanation = self.task_type(request)
-        return TaskProfile(
-            task_type=task,
-            budget_class=str(request.metadata.get("budget_class", "standard")),
-            urgency=str(request.metadata.get("urgency", "normal")),
-            required_capabilities=("tools",) if request.tools else (),
-            confidence=confidence,
-            explanation=explanation,
-        )
-
 
 def _quote(hits: list[str], limit: int = 4) -> str:
-    shown = ", ".join(f"'{h}'" for h in hits[:limit])
+    shown = "'" + "', '".join(hits[:limit]) + "'"
     return shown + (f" +{len(hits) - limit} more" if len(hits) > limit else "")
 
 
@@ -251,12 +109,12 @@ class ComplexityAnalyzer:
             # Security work is specialist work: the domain factor never reads lower than the security signal.
             domain, domain_note = security, f"security {security_note}"
         values = (token, reasoning, domain, context, structure, tools, ambiguity)
-        notes = (token_note, reasoning_note, domain_note, context_note, structure_note, tools_note, ambiguity_note)
 
         # map over builtins rather than generator expressions: the same sums and roundings, in fewer steps.
         weighted = sum(map(mul, self._weights, values))
-        top = sorted(values, reverse=True)
-        score = round(0.5 * weighted + 0.5 * (top[0] + top[1]) / 2.0, 4)
+        # One sort serves both the score (two largest values) and the explanation (two leading factors).
+        ranked = sorted(zip(values, FACTORS, strict=True), reverse=True)
+        score = round(0.5 * weighted + 0.5 * (ranked[0][0] + ranked[1][0]) / 2.0, 4)
 
         cues = n_r + n_d + n_s + n_c + n_o + n_t + n_a
         # Evidence: cues found and words read. A two-word prompt with no cue gives little to go on.
@@ -266,12 +124,24 @@ class ComplexityAnalyzer:
         margin = min([abs(score - b) for b in self._boundaries], default=1.0)
         confidence = round((0.5 + 0.5 * evidence) * min(1.0, margin / 0.1), 4)
 
-        factors = dict(zip(FACTORS, map(round, values, repeat(4)), strict=True))
-        factors["security"] = round(security, 4)
-        factor_notes = dict(zip(FACTORS, notes, strict=True))
-        factor_notes["security"] = security_note
-        leaders = sorted([(v, f) for f, v in zip(FACTORS, values, strict=True) if v > 0], reverse=True)[:2]
-        led = ", ".join(f"{f} {v:.2f}" for v, f in leaders) or "no factor above 0"
+        # Literal dicts in FACTORS order: a third of the cost of building them through zip and map.
+        factors = {
+            "token_count": round(token, 4), "reasoning_depth": round(reasoning, 4),
+            "domain_specificity": round(domain, 4), "context_dependency": round(context, 4),
+            "output_structure": round(structure, 4), "tool_usage": round(tools, 4),
+            "ambiguity": round(ambiguity, 4), "security": round(security, 4),
+        }
+        factor_notes = {
+            "token_count": token_note, "reasoning_depth": reasoning_note, "domain_specificity": domain_note,
+            "context_dependency": context_note, "output_structure": structure_note, "tool_usage": tools_note,
+            "ambiguity": ambiguity_note, "security": security_note,
+        }
+        if ranked[1][0] > 0:
+            led = f"{ranked[0][1]} {ranked[0][0]:.2f}, {ranked[1][1]} {ranked[1][0]:.2f}"
+        elif ranked[0][0] > 0:
+            led = f"{ranked[0][1]} {ranked[0][0]:.2f}"
+        else:
+            led = "no factor above 0"
         return TaskProfile(
             task_type=task_type,
             complexity=score,

@@ -17,7 +17,7 @@ def message_tokens(message: Message) -> int:
 
 
 def request_tokens(messages: Sequence[Message]) -> int:
-    return sum(message_tokens(m) for m in messages)
+    return sum(map(message_tokens, messages))
 
 
 class TokenBudgetAssembler:
