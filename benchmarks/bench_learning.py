@@ -2,7 +2,7 @@
 
     python benchmarks/bench_learning.py [--quick] [--json]
 
-Figures come from `workbench.learning.bench.run`, which the CLI's `bench` command can call too.
+Figures come from `workbench.bench.learning.measure`, which the CLI's `bench` command can call too.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.learning.bench import run, table
+from workbench.bench.learning import measure, table
 
-__all__ = ["run"]
+__all__ = ["measure"]
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a rough figure in seconds)")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON instead of a table")
     args = parser.parse_args()
-    figures = run(quick=args.quick)
+    figures = measure(quick=args.quick)
     print(json.dumps(figures, indent=2, sort_keys=True) if args.json else table(figures))
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_routing.py [--quick]
 
-Figures come from `workbench.pipeline.routing_bench.run`, which the CLI's `bench` command can call too.
+Figures come from `workbench.bench.routing.measure`, which the CLI's `bench` command can call too.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.pipeline.routing_bench import run, table
+from workbench.bench.routing import measure, table
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a rough figure in seconds)")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON instead of a table")
     args = parser.parse_args()
-    figures = run(quick=args.quick)
+    figures = measure(quick=args.quick)
     print(json.dumps(figures, indent=2, sort_keys=True) if args.json else table(figures))
 
 

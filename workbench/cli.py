@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "workbench.commands.replay",
     "workbench.commands.transport",
     "workbench.commands.store",
+    "workbench.commands.bench",
 )
 
 

@@ -1,5 +1,6 @@
 """Routing speed figures: per router, full decision time (classify + route + breaker check) and selection time
-at 10 / 100 / 1,000 deployments. `run(quick)` returns the figures; `benchmarks/bench_routing.py` prints them.
+at 10 / 100 / 1,000 deployments. `measure(quick)` returns every figure, `run(quick)` the headline figures with
+their goals plus that detail; `benchmarks/bench_routing.py` and `clawft-workbench bench` print them.
 
 Goals (issue 4): a full decision <= 100 us p50 for the level-0/1 routers; <= 1 ms at 1,000 deployments.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.bench.figures import Figure, each_at_most
 from workbench.config import parse_config
 from workbench.domain import (
     AssembledContext,
@@ -126,9 +128,9 @@ def _synthetic(n: int) -> tuple[list[str], PriceTable]:
     return models, PriceTable(entries, f"synthetic-{n}")
 
 
-def run(quick: bool = False) -> dict[str, float]:
+def measure(quick: bool = False) -> dict[str, float]:
     """Every figure, in microseconds, keyed `<measure>.<router>[.n<deployments>]`."""
-    iterations = 300 if quick else 3000
+    iterations = 1500 if quick else 3000
     figures: dict[str, float] = {}
 
     # Full decisions on the simulated fleet, with the classifier each router is meant to run with.
@@ -204,3 +206,22 @@ def table(figures: dict[str, float]) -> str:
         mark = "ok" if at_1000 <= AT_1000_GOAL_US else "MISSED"
         lines.append(f"{name:<18}{cells}   <= {AT_1000_GOAL_US:.0f} us  {mark}")
     return "\n".join(lines)
+
+
+def headline(figures: dict[str, float]) -> dict[str, Figure]:
+    """`decision_overhead_us_p50` per router (the goal judges the level-0/1 routers) and
+    `selection_us_1000_deployments` per strategy (the full decision at 1,000 deployments)."""
+    decisions = {r: figures[f"decision_p50_us.{r}"] for r in (*LEVEL_01, "pattern", "neural")
+                 if f"decision_p50_us.{r}" in figures}
+    at_1000 = {n: figures[f"decision_p50_us.{n}.n1000"] for n in ("static", *STRATEGIES)}
+    return {
+        "decision_overhead_us_p50": each_at_most(
+            decisions, DECISION_GOAL_US, "us", judged=LEVEL_01, scope="(level-0/1 routers)"
+        ),
+        "selection_us_1000_deployments": each_at_most(at_1000, AT_1000_GOAL_US, "us"),
+    }
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    figures = measure(quick)
+    return {**headline(figures), "detail": figures}
