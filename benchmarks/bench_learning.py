@@ -7,22 +7,8 @@ Figures come from `workbench.bench.learning.measure`, which the CLI's `bench` co
 
 from __future__ import annotations
 
-import argparse
-import json
-
 from workbench.bench.learning import measure, table
-
-__all__ = ["measure"]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer iterations (a rough figure in seconds)")
-    parser.add_argument("--json", action="store_true", help="print the raw figures as JSON instead of a table")
-    args = parser.parse_args()
-    figures = measure(quick=args.quick)
-    print(json.dumps(figures, indent=2, sort_keys=True) if args.json else table(figures))
-
+from workbench.bench.script import main
 
 if __name__ == "__main__":
-    main()
+    main(__doc__ or "", measure, table, "fewer iterations (a rough figure in seconds)")

@@ -8,20 +8,8 @@ installed `clawft-workbench bench` runs it too. Goal: the transport takes at mos
 
 from __future__ import annotations
 
-import argparse
-import json
-
+from workbench.bench.script import main
 from workbench.bench.transport import run, table
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
-    args = parser.parse_args()
-    result = run(quick=args.quick)
-    print(json.dumps(result, indent=2) if args.json else table(result))
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__ or "", run, table, "fewer requests (a smoke run)")

@@ -27,7 +27,7 @@ from workbench.pipeline.deployment_stats import DeploymentStats
 from workbench.pipeline.exploration import Explorer
 from workbench.pipeline.selection import RoutingKit
 from workbench.pipeline.uncertainty import UncertaintyEstimator
-from workbench.prices import ModelPrice, PriceTable, shipped_prices
+from workbench.prices import shipped_prices
 from workbench.transport.fleet import DEFAULT_PROFILES
 from workbench.transport.simulated import SimulatedTransport
 
@@ -49,16 +49,6 @@ def kit(routing: dict[str, Any] | None = None, clock: Callable[[], float] | None
     fleet = Fleet(BreakerBoard(cfg.breaker, clk), DeploymentStats(cfg.strategy, cfg.deployments, clk), clk)
     estimator = UncertaintyEstimator(cfg.uncertainty)
     return RoutingKit(fleet, Explorer(cfg.exploration), estimator, cfg.breaker.all_open_policy, seed)
-
-
-def synthetic_prices(n: int, seed: int = 0) -> tuple[list[str], PriceTable]:
-    rng = np.random.default_rng(seed)
-    models = [f"prov{i % 7}/model-{i}" for i in range(n)]
-    entries = {
-        m: ModelPrice(float(rng.uniform(1e-8, 5e-6)), float(rng.uniform(1e-8, 2e-5)), 128_000, frozenset({"tools"}))
-        for m in models
-    }
-    return models, PriceTable(entries, f"synthetic-{n}")
 
 
 # -- prompts ----------------------------------------------------------------------------------------------

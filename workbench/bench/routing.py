@@ -118,8 +118,9 @@ def _simulated_log(reg: PipelineRegistry, prompts: list[str]) -> list[Trajectory
     return asyncio.run(collect())
 
 
-def _synthetic(n: int) -> tuple[list[str], PriceTable]:
-    rng = np.random.default_rng(n)
+def synthetic_prices(n: int, seed: int = 0) -> tuple[list[str], PriceTable]:
+    """`n` made-up deployments across seven providers with random list prices (tests use it too)."""
+    rng = np.random.default_rng(seed)
     models = [f"prov{i % 7}/model-{i}" for i in range(n)]
     entries = {
         m: ModelPrice(float(rng.uniform(1e-8, 5e-6)), float(rng.uniform(1e-8, 2e-5)), 128_000, frozenset({"tools"}))
@@ -158,7 +159,7 @@ def measure(quick: bool = False) -> dict[str, float]:
     assert isinstance(base.default.router, StrategyRouter)
     kit = base.default.router.kit  # the registry's live fleet state: breakers and deployment statistics
     for n in SIZES:
-        models, prices = _synthetic(n)
+        models, prices = synthetic_prices(n, seed=n)
         for name in ("static", *STRATEGIES):
             router: Any = (
                 StaticRouter(models, prices)
