@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.bench.routing import synthetic_prices as synthetic_prices  # the routing tests take it from here
 from workbench.config import WorkbenchConfig, parse_config
 from workbench.domain import (
     AssembledContext,
