@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.domain import ChatRequest, LlmResponse, TaskProfile, Usage
-from workbench.pipeline.quality import HeuristicScorer, LabelScorer, reward
+from workbench.pipeline.quality import _HEDGE, _REFUSAL, _UNSAFE, Gated, HeuristicScorer, LabelScorer, reward
 
 SCORER = HeuristicScorer()
 QUESTION = ChatRequest.from_prompt("Explain how a circuit breaker protects an LLM gateway from a failing provider.")
@@ -114,3 +116,23 @@ def test_pipeline_config_picks_the_scorer_and_session_logs_reward() -> None:
     assert t.quality.source == "label"  # the simulated fleet's true quality is the label
     assert t.quality.accuracy == t.response.metadata["simulated_true_quality"]
     assert t.reward == t.quality.overall and t.reward_source == "label"
+
+
+# -- the gated regexes answer exactly as the bare regexes would --------------------------------------------
+FRAGMENTS = [
+    "i can't help", "I CANNOT assist", "i am unable to", "I'm unable to", "i won't", "I'm sorry, but I can",
+    "as an AI language model, I", "as an ai, i", "I think", "i believe", "PROBABLY", "might be", "not sure",
+    "i'm not certain", "possibly", "Perhaps", "how to make a bomb", "How to build explosive", "synthesise sarin",
+    "synthesize VX", "credit card numbers dump", "ransomware payload", "the", "routers", "can", "unable",
+    "think", "sure", "card", ",", ".", "\n", "  ", "-", "Straße", "ſarin", "\u212a",
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(parts=st.lists(st.sampled_from(FRAGMENTS), max_size=10), seps=st.sampled_from([" ", "", ". ", "\n"]))
+def test_gated_regexes_agree_with_the_bare_regex(parts: list[str], seps: str) -> None:
+    text = seps.join(parts)
+    for gated in (_REFUSAL, _HEDGE, _UNSAFE):
+        assert isinstance(gated, Gated)
+        assert gated.search(text) == bool(gated.regex.search(text)), (gated.regex.pattern, text)
+        assert gated.count(text) == len(gated.regex.findall(text)), (gated.regex.pattern, text)

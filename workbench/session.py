@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from workbench.domain import (
     Candidate,
@@ -104,8 +104,10 @@ class Session:
         self._emit(ResponseReceived(tid, response))
 
         scorer = pipeline.scorer
-        if isinstance(scorer, AsyncQualityScorer):  # a judge model grades through the transport: await it
-            quality = await scorer.ascore(request, response, profile)
+        # A judge model grades through the transport: await it. The attribute test is what isinstance on the
+        # runtime-checkable AsyncQualityScorer checks, at a hundredth of its cost (this runs every request).
+        if getattr(scorer, "ascore", None) is not None:
+            quality = await cast(AsyncQualityScorer, scorer).ascore(request, response, profile)
         else:
             quality = scorer.score(request, response, profile)
         self._emit(QualityScored(tid, quality))

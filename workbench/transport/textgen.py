@@ -54,13 +54,21 @@ def answer_text(prompt: str, task_type: str, tokens: int, rng: np.random.Generat
     paragraphs: list[list[str]] = [[first]]
     words = len(first.split())
     target = max(4, int(tokens * 0.75))
-    order = rng.permutation(len(_SENTENCES))
+    # Python ints and precounted words: this runs for every simulated answer, hundreds of words each.
+    order = rng.permutation(len(_SENTENCES)).tolist()
+    term_words = [len(t.split()) for t in terms]
+    n_order, n_terms = len(order), len(terms)
     i = 0
     while words < target:
-        sentence = _SENTENCES[int(order[i % len(order)])].format(t=terms[i % len(terms)])
+        k = order[i % n_order]
+        sentence = _SENTENCES[k].format(t=terms[i % n_terms])
         if len(paragraphs[-1]) >= 4:
             paragraphs.append([])
         paragraphs[-1].append(sentence)
-        words += len(sentence.split())
+        words += _TEMPLATE_WORDS[k] + term_words[i % n_terms]
         i += 1
     return "\n\n".join(" ".join(p) for p in paragraphs)
+
+
+# Words in each template around its term: the sentence's word count is this plus the term's own words.
+_TEMPLATE_WORDS = [len(t.format(t="x").split()) - 1 for t in _SENTENCES]
