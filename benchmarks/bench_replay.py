@@ -1,133 +1,46 @@
-"""Replay throughput per pipeline kind and peak RSS, against the issue's goals.
+"""Replay throughput per pipeline kind and peak RSS, against the issue's goals (see workbench/bench/replay.py).
 
     python benchmarks/bench_replay.py [--quick]
-
-Stateless-vectorised: a baseline policy's choices evaluated exactly over a synthetic full-information log in
-1M-row batches (numpy gathers; memory bounded by the batch). Static pipeline: a real config whose routers are all
-`static`, decided by workbench.replay.vectorised -- first replay (classification per prompt, then numpy), then
-with the per-prompt features cached (numpy only). Cost-based pipeline: the sim config routed prompt by prompt
-through build_pipeline (its strategy router reads fleet state, so it is not vectorised). Learning: the same with
-outcomes fed back (latency-based).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
-import time
-from typing import Any
 
-import numpy as np
-import polars as pl
-
-from workbench.config import parse_config
-from workbench.pipeline.build import build_pipeline
-from workbench.replay.curves import curve_fullinfo
-from workbench.replay.engine import OfflineTransport, PolicySpec, replay_fullinfo
-from workbench.replay.fullinfo import FullInfoLog, evaluate
-from workbench.replay.loader import fullinfo_from_frame
-from workbench.replay.vectorised import decide_vectorised
-from workbench.sim.traffic import fullinfo_table, sim_config_dict
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def stateless_vectorised(total: int, batch: int = 1_000_000) -> float:
-    rng = np.random.default_rng(0)
-    start = time.perf_counter()
-    done = 0
-    while done < total:
-        n = min(batch, total - done)
-        q = rng.random((n, 2))
-        log = FullInfoLog("bench", [""] * n, [""] * n, ["a", "b"], q,
-                          np.full((n, 2), 0.001), np.full((n, 2), 100.0))
-        choice = (q[:, 0] < 0.5).astype(np.int64)  # a threshold router decided over the whole batch at once
-        evaluate(log, "threshold", choice)
-        done += n
-    return total / (time.perf_counter() - start)
-
-
-def tiled(log: FullInfoLog, times: int) -> FullInfoLog:
-    """The log repeated `times` over (distinct ids), for figures that need more rows than the simulator makes fast."""
-    return FullInfoLog(
-        f"{log.name}-x{times}", [f"{i}:{p}" for i in range(times) for p in log.prompt_ids], log.prompts * times,
-        log.models, np.tile(log.quality, (times, 1)), np.tile(log.cost, (times, 1)), np.tile(log.latency, (times, 1)),
-        log.task_types * times,
-    )
-
-
-def static_pipeline(log: FullInfoLog, cfg: dict[str, Any]) -> tuple[float, float, float]:
-    """(first replay, cached decisions, cached decisions + exact evaluation) in rows/s for an all-static config."""
-    data = {**cfg, "pipelines": {k: {**v, "router": "static"} for k, v in cfg["pipelines"].items()}}
-    registry = build_pipeline(parse_config(data), transport=OfflineTransport(), seed=0)
-    t = time.perf_counter()
-    assert decide_vectorised(registry, log) is not None
-    first = log.n / (time.perf_counter() - t)
-    reps = 5
-    t = time.perf_counter()
-    for _ in range(reps):
-        decide_vectorised(registry, log)
-    cached = reps * log.n / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for _ in range(reps):
-        out = decide_vectorised(registry, log)
-        assert out is not None
-        evaluate(log, "static", out[0], out[1])
-    evaluated = reps * log.n / (time.perf_counter() - t)
-    return first, cached, evaluated
-
-
-def run(quick: bool = False) -> dict[str, Any]:
-    total = 2_000_000 if quick else 10_000_000
-    df = pl.from_arrow(fullinfo_table(1_000 if quick else 3_000, seed=9))
-    assert isinstance(df, pl.DataFrame)
-    log = fullinfo_from_frame("bench", df)
-    static_cfg = sim_config_dict()
-    static_cfg["routing"]["exploration"] = {"mode": "off"}
-    static_cfg["transport"] = {}
-    learning_cfg = {**static_cfg, "pipelines": {k: {**v, "router": "latency-based"}
-                                                for k, v in static_cfg["pipelines"].items()}}
-    static = PolicySpec("static", config=parse_config(static_cfg))
-    learning = PolicySpec("latency", config=parse_config(learning_cfg))
-    vec = stateless_vectorised(total)
-    first, cached, evaluated = static_pipeline(tiled(log, 100 if quick else 300), static_cfg)
-    t = time.perf_counter()
-    replay_fullinfo(log, [static])
-    pipe = log.n / (time.perf_counter() - t)
-    t = time.perf_counter()
-    curve_fullinfo(log, learning)
-    learn = log.n / (time.perf_counter() - t)
-    return {
-        "replay_rows_per_s_stateless": vec,
-        "replay_rows_per_s_stateless_pipeline": pipe,
-        "replay_rows_per_s_static_first": first,
-        "replay_rows_per_s_static_cached": cached,
-        "replay_rows_per_s_static_cached_evaluated": evaluated,
-        "replay_rows_per_s_learning": learn,
-        "replay_peak_rss_mb": _rss_mb(),
-        "rows_vectorised": total,
-    }
+from workbench.bench.replay import run
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="2M rows instead of 10M; shorter learning runs")
     r = run(parser.parse_args().quick)
-    rows = [
-        ("stateless, vectorised (rows/s)", r["replay_rows_per_s_stateless"], ">= 2,000,000"),
-        ("static pipeline, first replay (rows/s)", r["replay_rows_per_s_static_first"], ">= 2,000,000"),
-        ("static pipeline, cached features (rows/s)", r["replay_rows_per_s_static_cached"], ">= 2,000,000"),
-        ("  + exact evaluation (rows/s)", r["replay_rows_per_s_static_cached_evaluated"], ">= 2,000,000"),
-        ("cost-based pipeline, per prompt (rows/s)", r["replay_rows_per_s_stateless_pipeline"], ">= 2,000,000"),
-        ("learning pipeline (rows/s)", r["replay_rows_per_s_learning"], ">= 100,000"),
-        (f"peak RSS after {r['rows_vectorised']:,} rows (MB)", r["replay_peak_rss_mb"], "<= 1024"),
+    s, k, learn = r["stateless"], r["stateless_kinds"], r["learning"]
+    rows: list[tuple[str, float, str]] = [
+        (f"stateless, classification reused ({s['rows']:,} rows)", r["replay_rows_per_s_stateless"]["value"],
+         r["replay_rows_per_s_stateless"]["goal"]),
+        ("stateless, first replay (classifies every prompt)", r["stateless_first_replay_rows_per_s"]["value"],
+         r["stateless_first_replay_rows_per_s"]["goal"]),
     ]
-    print(f"{'figure':<46} {'measured':>14}  goal")
+    for kind, d in k.items():
+        rows.append((f"  {kind}: first replay ({d['rows']:,} rows)", d["first_replay_rows_per_s"], ""))
+        rows.append((f"  {kind}: classification reused", d["classification_reused_rows_per_s"], ""))
+    for block, d in learn["blocks"].items():
+        mark = " (default)" if int(block) == learn["default_block"] else ""
+        goal = r["replay_rows_per_s_learning"]["goal"] if mark else ""
+        rows.append((f"sona learning, blocks of {block}{mark} ({learn['rows']:,} rows)", d["rows_per_s"], goal))
+    rows.append((f"sona learning, event by event ({learn['sequential']['rows']:,} rows)",
+                 learn["sequential"]["rows_per_s"], ""))
+    rows.append((f"peak RSS, {int(r['rss']['rows']):,} rows in a child (MB)", r["replay_peak_rss_mb"]["value"],
+                 r["replay_peak_rss_mb"]["goal"]))
+    print(f"{'figure':<58} {'measured':>14}  goal")
     for name, value, goal in rows:
-        print(f"{name:<46} {value:>14,.0f}  {goal}")
+        print(f"{name:<58} {value:>14,.0f}  {goal}")
+    for kind, d in k.items():
+        print(f"path ({kind}): {'; '.join(d['path'])}")
+    print("learning mean reward per block: " + ", ".join(
+        f"{b}: {d['mean_reward']:.4f}" for b, d in learn["blocks"].items())
+        + f"; event by event: {learn['sequential']['mean_reward']:.4f} on its first {learn['sequential']['rows']:,}")
     return 0
 
 

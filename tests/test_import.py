@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_store import make_trajectory
@@ -235,7 +236,6 @@ def test_parquet_with_a_mistyped_column_names_row_and_column(tmp_path: Path) -> 
     table = pq.read_table(tmp_path / "t.parquet")
     costs = [str(x) for x in table["cost_usd"].to_pylist()]
     costs[3] = "free"
-    import pyarrow as pa
 
     table = table.set_column(table.schema.get_field_index("cost_usd"), "cost_usd", pa.array(costs))
     pq.write_table(table, tmp_path / "bad.parquet")
@@ -245,6 +245,151 @@ def test_parquet_with_a_mistyped_column_names_row_and_column(tmp_path: Path) -> 
     (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
     with open_store(":memory:") as dst, pytest.raises(BadInputError, match=r"junk.parquet: not a readable Parquet"):
         dst.import_files("parquet", [tmp_path / "junk.parquet"])
+
+
+def _exported(tmp_path: Path, n: int = 5) -> pa.Table:
+    store, _ = _store_with(tmp_path, n)
+    store.export_log("shadow", "parquet", tmp_path / "t.parquet")
+    store.close()
+    return pq.read_table(tmp_path / "t.parquet")
+
+
+def _with(table: pa.Table, column: str, row: int, value: Any) -> pa.Table:
+    values = table[column].to_pylist()
+    values[row] = value
+    i = table.schema.get_field_index(column)
+    return table.set_column(i, table.schema.field(i), pa.array(values, type=table.schema.field(i).type))
+
+
+def _candidate_without_model(table: pa.Table) -> pa.Table:
+    values = table["candidates"].to_pylist()
+    values[2][1]["model"] = None
+    return table.set_column(table.schema.get_field_index("candidates"), table.schema.field("candidates"),
+                            pa.array(values, type=table.schema.field("candidates").type))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: _with(t, "propensity", 2, 1.5), r"row 3: column propensity must lie in \[0, 1\] \(got 1.5\)"),
+        (lambda t: _with(t, "cost_usd", 1, -0.01), r"row 2: column cost_usd must be at least 0"),
+        (lambda t: _with(t, "q_overall", 4, float("nan")), r"row 5: column q_overall must lie in \[0, 1\]"),
+        (lambda t: _with(t, "status", 1, None), r"row 2: column status is empty \(NULL\)"),
+        (lambda t: _with(t, "trajectory_id", 3, ""), r"row 4: trajectory_id is empty"),
+        (lambda t: _with(t, "request_metadata", 0, "[1]"), r"row 1: column request_metadata must be a JSON object"),
+        (lambda t: _with(t, "factor_notes", 1, '{"a": 1}'), r"row 2: column factor_notes must be a JSON object of"),
+        (lambda t: _with(t, "tools", 1, "[1, 2,]"), r"row 2: column tools is not valid JSON"),
+        (lambda t: _with(t, "created_unix", 4, float("inf")), r"row 5: created_unix=inf is not a usable unix time"),
+        (_candidate_without_model, r"row 3: column candidates: an element has no model"),
+    ],
+)
+def test_bad_trajectory_rows_in_parquet_are_named_and_nothing_is_imported(
+    tmp_path: Path, change: Any, message: str
+) -> None:
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(change(_exported(tmp_path)), bad)
+    with open_store(tmp_path / "dst.duckdb") as dst:
+        dst.import_files("parquet", [tmp_path / "t.parquet"], name="good")
+        before = dst.count()
+        with pytest.raises(BadInputError, match=message) as info:
+            dst.import_files("parquet", [tmp_path / "t.parquet", bad], name="copy")
+        assert str(bad) in str(info.value)
+        assert dst.count() == before and dst.verify().ok and dst.verify().checked == before
+
+
+def test_derived_columns_are_recomputed_on_import(tmp_path: Path) -> None:
+    table = _exported(tmp_path, 3)
+    table = _with(table, "prompt", 0, "not what the messages say")
+    table = _with(table, "provider", 1, "someone-else")
+    table = _with(table, "created_at", 2, None)
+    pq.write_table(table, tmp_path / "edited.parquet")
+    with open_store(":memory:") as dst:
+        dst.import_files("parquet", [tmp_path / "edited.parquet"], name="copy")
+        rows = dst.query("trajectories_of_log", log="copy").to_dicts()
+        assert dst.verify().ok
+    originals = [make_trajectory(i, log="shadow") for i in range(3)]
+    assert [r["prompt"] for r in rows] == [t.request.prompt for t in originals]
+    assert {r["provider"] for r in rows} == {"anthropic"}
+    assert rows[2]["created_at"] is not None
+
+
+def test_the_prompt_column_is_the_latest_user_message(tmp_path: Path) -> None:
+    from workbench.domain import Message
+
+    shapes = [
+        (Message("user", "first"), Message("assistant", "ok"), Message("user", "second"), Message("tool", "x")),
+        (Message("system", "no user here"),),
+        (),
+        (Message("user", ""), Message("user", "only the last counts")),
+    ]
+    src = open_store(tmp_path / "src.duckdb")
+    ts = []
+    for i, messages in enumerate(shapes):
+        t = make_trajectory(i, log="shadow")
+        t = dataclasses.replace(t, request=dataclasses.replace(t.request, messages=messages))
+        ts.append(t)
+        src.append(t)
+    src.export_log("shadow", "parquet", tmp_path / "s.parquet")
+    src.close()
+    table = pq.read_table(tmp_path / "s.parquet").drop_columns(["prompt"])
+    pq.write_table(table, tmp_path / "s.parquet")
+    with open_store(":memory:") as dst:
+        dst.import_files("parquet", [tmp_path / "s.parquet"], name="shadow")
+        prompts = dst.query("trajectories_of_log", log="shadow")["prompt"].to_list()
+        assert dst.trajectories_of("shadow") == ts
+    assert prompts == ["second", "", "", "only the last counts"] == [t.request.prompt for t in ts]
+
+
+def test_a_parquet_without_derived_or_witness_columns_imports(tmp_path: Path) -> None:
+    left_out = ["prompt", "provider", "created_at", "witness_hash", "witness_seq", "witness_version", "privacy"]
+    pq.write_table(_exported(tmp_path, 3).drop_columns(left_out), tmp_path / "bare.parquet")
+    with open_store(":memory:") as dst:
+        (report,) = dst.import_files("parquet", [tmp_path / "bare.parquet"], name="bare")
+        back = dst.trajectories_of("bare")
+        assert report.rows == 3 and dst.verify().ok
+    assert back == [make_trajectory(i, log="bare") for i in range(3)]
+
+
+def test_a_range_fault_in_jsonl_names_its_line(tmp_path: Path) -> None:
+    lines = [json.dumps(make_trajectory(i).to_dict()) for i in range(3)]
+    lines.insert(1, "")
+    lines[3] = _line(make_trajectory(2), decision__propensity=2.0)
+    file = tmp_path / "t.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    with open_store(":memory:") as store, pytest.raises(BadInputError, match=r"line 4: column propensity must lie"):
+        store.import_files("jsonl", [file])
+
+
+@pytest.mark.parametrize("mode", ["redacted", "hash-only"])
+def test_bulk_import_applies_the_privacy_mode(tmp_path: Path, mode: str) -> None:
+    from workbench.domain import Message
+    from workbench.store.privacy import protect_trajectory
+
+    secret = "mail ada@example.org, card 4111 1111 1111 1111"
+    src = open_store(tmp_path / "src.duckdb")
+    ts = []
+    for i in range(4):
+        t = make_trajectory(i, log="shadow")
+        messages = (Message("system", "be brief"), Message("user", f"{secret} #{i}"))
+        t = dataclasses.replace(
+            t,
+            request=dataclasses.replace(t.request, messages=messages),
+            context=dataclasses.replace(t.context, messages=messages),
+            response=dataclasses.replace(t.response, text=f"noted: {secret}"),
+        )
+        ts.append(t)
+        src.append(t)
+    src.export_log("shadow", "parquet", tmp_path / "s.parquet")
+    src.close()
+    with open_store(tmp_path / "dst.duckdb", privacy=mode) as dst:
+        dst.import_files("parquet", [tmp_path / "s.parquet"], name="shadow")
+        back = dst.trajectories_of("shadow")
+        rows = dst.query("trajectories_of_log", log="shadow")
+        assert dst.verify().ok
+    assert back == [protect_trajectory(t, mode) for t in ts]  # type: ignore[arg-type]
+    assert set(rows["privacy"].to_list()) == {mode}
+    assert rows["prompt"].to_list() == [t.request.prompt for t in back]
+    assert "ada@example.org" not in json.dumps([t.to_dict() for t in back])
 
 
 # -- Open Bandit Pipeline --------------------------------------------------------------------------------------

@@ -56,6 +56,29 @@ def test_replay_prints_learning_curves_for_both_pipelines(
     assert data["run_id"]
 
 
+def test_replay_shows_the_sona_learning_curve_against_the_static_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    static = sim_config_dict()
+    static["routing"]["exploration"] = {"mode": "off"}
+    static["transport"] = {}
+    sona = json.loads(json.dumps(static))
+    for p in sona["pipelines"].values():
+        p |= {"router": "sona", "learner": "sona"}
+    (tmp_path / "static.json").write_text(json.dumps(static))
+    (tmp_path / "sona.json").write_text(json.dumps(sona))
+    argv = ["replay", "sim-drift-full", "--db", str(tmp_path / "w.duckdb"), "--pipeline", str(tmp_path / "sona.json"),
+            "--pipeline", str(tmp_path / "static.json")]
+    code, out, _ = run(capsys, *argv, "--json", "--block", "1024")
+    assert code == 0
+    curves = json.loads(out)["curves"]
+    assert set(curves) == {"sona", "static"}
+    assert curves["sona"]["block"] == 1024 and "blocks of 1024" in curves["sona"]["feedback"]
+    assert curves["sona"]["accepted"] == curves["static"]["accepted"] == 10_000
+    # The learner ends ahead of the static mapping it started from (it learns which model serves which task).
+    assert curves["sona"]["mean_reward"][-1] > curves["static"]["mean_reward"][-1]
+
+
 def test_tune_writes_a_config_that_validates_and_export_adds_provenance(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import signal
@@ -10,10 +11,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,8 +27,9 @@ from workbench.domain import Message, Trajectory
 from workbench.errors import BadInputError
 from workbench.store import open_store
 from workbench.store.canonical import canonical_json
+from workbench.store.digest import COLUMNS_V2, encode_rows, reference_encoding
 from workbench.store.privacy import hash_text, protect_trajectory, redact
-from workbench.store.rows import json_texts
+from workbench.store.rows import ROW_SCHEMA, json_texts, rows_to_arrow, trajectory_to_row
 from workbench.store.witness import GENESIS, link
 
 
@@ -65,21 +69,122 @@ def test_canonical_json_is_the_to_dict_json_of_the_stored_record(make: Any) -> N
     assert canonical_json(back, json_texts(back)) == expected
 
 
-def test_each_link_hashes_the_previous_link_and_the_canonical_json() -> None:
-    with open_store(":memory:") as store:
-        ts = [make_trajectory(i) for i in range(3)]
+def _stored(db: Path) -> pa.Table:
+    """Every trajectory row of a closed store file, in chain order, as DuckDB gives it back."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql("SELECT * FROM trajectories ORDER BY witness_seq").to_arrow_table()
+    finally:
+        con.close()
+
+
+def test_each_link_hashes_the_previous_link_and_the_row_encoding(tmp_path: Path) -> None:
+    db = tmp_path / "wb.duckdb"
+    ts = [make_trajectory(i) for i in range(3)]
+    with open_store(db) as store:
         for t in ts:
             store.append(t)
         store.flush()
-        rows = store.query("witness_rows", after=0, limit=10).to_dicts()
-        previous = GENESIS
-        for row, t in zip(rows, ts, strict=True):
-            canonical = json.dumps(t.to_dict(), sort_keys=True, separators=(",", ":"))
-            assert row["witness_hash"] == link(previous, canonical)
-            assert row["witness_hash"] == __import__("hashlib").sha256((previous + canonical).encode()).hexdigest()
-            previous = row["witness_hash"]
-        assert [r["witness_seq"] for r in rows] == [1, 2, 3]
-        assert store.verify().ok and store.verify().checked == 3 and store.verify().head_hash == previous
+        report = store.verify()
+    table = _stored(db)
+    previous = GENESIS
+    for row, t in zip(table.to_pylist(), ts, strict=True):
+        encoding = reference_encoding(row, table.schema)
+        assert row["witness_hash"] == hashlib.sha256(previous.encode() + encoding).hexdigest()
+        # The encoding is of the row as stored, and the writer's in-memory row encodes identically.
+        written = trajectory_to_row(t) | {"privacy": "full"}
+        assert reference_encoding(written, ROW_SCHEMA) == encoding
+        assert row["witness_version"] == 2
+        previous = row["witness_hash"]
+    assert [r["witness_seq"] for r in table.to_pylist()] == [1, 2, 3]
+    assert report.ok and report.checked == 3 and report.head_hash == previous
+
+
+def test_the_version_2_encoding_is_pinned() -> None:
+    # A stored witness must verify for ever: any change to the encoding has to be a new witness version, so a
+    # known row's encoding is fixed here (its SHA-256 and length).
+    row = trajectory_to_row(make_trajectory(0)) | {"privacy": "full"}
+    encoding = encode_rows(rows_to_arrow([row]))[0].as_py()
+    assert (len(encoding), hashlib.sha256(encoding).hexdigest()) == (
+        1819,
+        "048c5988d7a46b443f180ab839d1d62f9f5576d5c58daa455c89dd03ba3eaac0",
+    )
+
+
+def test_every_column_is_covered_or_chain_bookkeeping() -> None:
+    bookkeeping = {"witness_hash", "witness_seq", "witness_version"}
+    assert set(COLUMNS_V2) | bookkeeping == set(ROW_SCHEMA.names)
+    assert not set(COLUMNS_V2) & bookkeeping
+    assert len(set(COLUMNS_V2)) == len(COLUMNS_V2)
+
+
+_MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+_ITEM = pa.struct([("model", pa.string()), ("score", pa.float64()), ("n", pa.int32()), ("ok", pa.bool_())])
+_DIGEST_SCHEMA = pa.schema(
+    [
+        ("s", pa.string()),
+        ("i", pa.int64()),
+        ("j", pa.int32()),
+        ("f", pa.float64()),
+        ("b", pa.bool_()),
+        ("ts", pa.timestamp("us")),
+        ("tags", pa.list_(pa.string())),
+        ("messages", pa.list_(_MESSAGE)),
+        ("items", pa.list_(_ITEM)),
+        ("m", pa.map_(pa.string(), pa.float64())),
+    ]
+)
+_digest_rows = st.fixed_dictionaries(
+    {
+        "s": st.none() | st.text(max_size=6),
+        "i": st.none() | st.integers(-(2**63), 2**63 - 1),
+        "j": st.none() | st.integers(-(2**31), 2**31 - 1),
+        "f": st.none() | st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0]),
+        "b": st.none() | st.booleans(),
+        "ts": st.none() | st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 1, 1)),
+        "tags": st.none() | st.lists(st.none() | st.text(max_size=3), max_size=3),
+        "messages": st.none() | st.lists(st.fixed_dictionaries({"role": st.text(max_size=3),
+                                                                 "content": st.none() | st.text(max_size=5)}),
+                                         max_size=3),
+        "items": st.none() | st.lists(
+            st.none() | st.fixed_dictionaries({"model": st.none() | st.text(max_size=3), "score": st.floats(),
+                                               "n": st.none() | st.integers(0, 9), "ok": st.none() | st.booleans()}),
+            max_size=3),
+        "m": st.none() | st.dictionaries(st.text(max_size=3), st.none() | st.floats(), max_size=3),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(_digest_rows, min_size=1, max_size=6), start=st.integers(0, 3))
+def test_the_vectorised_encoding_matches_the_reference_definition(rows: list[dict[str, Any]], start: int) -> None:
+    table = pa.Table.from_pylist(rows, schema=_DIGEST_SCHEMA)
+    columns = _DIGEST_SCHEMA.names
+    start = min(start, len(rows) - 1)
+    part = table.slice(start)  # a sliced table (offsets into shared buffers) encodes the same
+    got = [x.as_py() for x in encode_rows(part, columns)]
+    want = [reference_encoding(r, _DIGEST_SCHEMA, columns) for r in part.to_pylist()]
+    assert got == want
+    # Injective on what the store keeps: equal encodings only for equal rows (NaN payloads aside).
+    for a, b, ra, rb in zip(got, got[1:], part.to_pylist(), part.to_pylist()[1:], strict=False):
+        if a == b:
+            assert json.dumps(ra, default=str) == json.dumps(rb, default=str)
+
+
+def test_floats_and_nulls_encode_as_stored_after_a_duckdb_round_trip() -> None:
+    rows = [
+        {"s": None, "i": None, "j": 7, "f": -0.0, "b": None, "ts": datetime(2024, 2, 29, 12, 0, 0, 1), "tags": None,
+         "messages": [], "items": [None], "m": {"a": float("nan"), "b": None}},
+        {"s": "ünï ☃", "i": 2**62, "j": None, "f": float("inf"), "b": False, "ts": None, "tags": [None, ""],
+         "messages": None, "items": [], "m": None},
+    ]
+    table = pa.Table.from_pylist(rows, schema=_DIGEST_SCHEMA)
+    con = duckdb.connect()
+    con.register("t", table)
+    back = con.sql("SELECT * FROM t").to_arrow_table()
+    con.close()
+    columns = _DIGEST_SCHEMA.names
+    assert [x.as_py() for x in encode_rows(back, columns)] == [x.as_py() for x in encode_rows(table, columns)]
 
 
 # -- verify and tampering --------------------------------------------------------------------------------------
@@ -239,7 +344,6 @@ def test_kill_9_of_a_writing_process_leaves_every_flushed_row_intact(tmp_path: P
 
 def test_a_schema_1_file_is_upgraded_and_its_rows_chained(tmp_path: Path) -> None:
     from workbench.store.queries import migrations
-    from workbench.store.rows import ROW_SCHEMA, rows_to_arrow, trajectory_to_row
 
     db = tmp_path / "old.duckdb"
     con = duckdb.connect(str(db))
@@ -247,7 +351,7 @@ def test_a_schema_1_file_is_upgraded_and_its_rows_chained(tmp_path: Path) -> Non
     con.execute(migrations()[0][2])
     con.execute("INSERT INTO schema_version VALUES (1, TIMESTAMP '2026-01-01 00:00:00')")
     ts = [make_trajectory(i) for i in range(5)]
-    v1_columns = [f.name for f in ROW_SCHEMA if f.name not in ("witness_seq", "privacy")]
+    v1_columns = [f.name for f in ROW_SCHEMA if f.name not in ("witness_seq", "privacy", "witness_version")]
     table = rows_to_arrow([trajectory_to_row(t) for t in reversed(ts)]).select(v1_columns)
     con.register("v1", table)
     con.execute("INSERT INTO trajectories SELECT * FROM v1")
@@ -257,11 +361,60 @@ def test_a_schema_1_file_is_upgraded_and_its_rows_chained(tmp_path: Path) -> Non
         assert [store.get(t.trajectory_id) for t in ts] == ts
         report = store.verify()
         assert report.ok and report.checked == 5
-        seqs = store.query("witness_rows", after=0, limit=10)["trajectory_id"].to_list()
-        assert seqs == [t.trajectory_id for t in ts]  # chained oldest first
+        seqs = store.query("witness_rows", after=0, limit=10)
+        assert seqs["trajectory_id"].to_list() == [t.trajectory_id for t in ts]  # chained oldest first
+        assert set(seqs["witness_version"].to_list()) == {2} and set(seqs["privacy"].to_list()) == {"full"}
         store.append(make_trajectory(5))
     with open_store(db, read_only=True) as store:
         assert store.verify().checked == 6
+
+
+def _schema_2_file(db: Path, ts: list[Trajectory]) -> None:
+    """A store file as schema 2 wrote it: rows chained by witness version 1 (sha256 over canonical JSON)."""
+    from workbench.store.queries import migrations
+
+    con = duckdb.connect(str(db))
+    con.execute((PROJECT_ROOT / "queries" / "schema.sql").read_text())
+    for version, _, sql in migrations()[:2]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES ($v, TIMESTAMP '2026-01-01 00:00:00')", {"v": version})
+    previous, rows = GENESIS, []
+    for seq, t in enumerate(ts, 1):
+        previous = link(previous, canonical_json(t, json_texts(t)))
+        rows.append(trajectory_to_row(t) | {"witness_seq": seq, "witness_hash": previous, "privacy": "full"})
+    con.register("v1", rows_to_arrow(rows).drop_columns(["witness_version"]))
+    con.execute("INSERT INTO trajectories BY NAME SELECT * FROM v1")
+    con.execute("UPDATE witness_head SET seq = $seq, hash = $hash", {"seq": len(ts), "hash": previous})
+    con.close()
+
+
+def test_rows_chained_by_version_1_still_verify_and_the_chain_carries_on(tmp_path: Path) -> None:
+    db = tmp_path / "v1.duckdb"
+    old = [make_trajectory(i) if i % 2 else _odd(i) for i in range(6)]
+    _schema_2_file(db, old)
+    with open_store(db) as store:  # upgraded to schema 3: the old rows keep their links
+        assert store.verify().ok and store.verify().checked == 6
+        for i in range(6, 10):
+            store.append(make_trajectory(i))
+        report = store.verify()
+        versions = store.query("witness_rows", after=0, limit=20)["witness_version"].to_list()
+    assert report.ok and report.checked == 10
+    assert versions == [1] * 6 + [2] * 4
+    for statement, broken in [
+        ("UPDATE trajectories SET cost_usd = 1 WHERE trajectory_id = 'traj-000003'", "traj-000003"),
+        ("UPDATE trajectories SET cost_usd = 1 WHERE trajectory_id = 'traj-000008'", "traj-000008"),
+        ("UPDATE trajectories SET witness_version = 1 WHERE trajectory_id = 'traj-000007'", "traj-000007"),
+        ("UPDATE trajectories SET witness_version = 2 WHERE trajectory_id = 'traj-000001'", "traj-000001"),
+        ("UPDATE trajectories SET privacy = 'redacted' WHERE trajectory_id = 'traj-000009'", "traj-000009"),
+    ]:
+        copy = tmp_path / f"copy-{broken}.duckdb"
+        copy.write_bytes(db.read_bytes())
+        con = duckdb.connect(str(copy))
+        con.execute(statement)
+        con.close()
+        with open_store(copy, read_only=True) as store:
+            report = store.verify()
+        assert not report.ok and report.broken_id == broken, (statement, report)
 
 
 # -- privacy ---------------------------------------------------------------------------------------------------

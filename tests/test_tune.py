@@ -74,11 +74,13 @@ def test_tuning_beats_or_matches_the_base_and_respects_the_constraint(full: Full
 
 
 def test_evaluate_candidate_is_pure_and_runs_in_a_process_pool(full: FullInfoLog) -> None:
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     part = shard(full, 150)
     data = parse_config(BASE).public_dict()
-    with ProcessPoolExecutor(2) as pool:
+    # Spawned workers (what make_executor("process") uses): replay runs polars, which a forked child can hang in.
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         a, b = pool.submit(evaluate_candidate, part, data, 0), pool.submit(evaluate_candidate, part, data, 0)
         assert a.result() == b.result() == evaluate_candidate(part, data, 0)
 

@@ -297,14 +297,18 @@ class Workbench:
         seed: int = 0,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        block: int | None = None,
     ) -> ReplayReport:
-        """`compare`, plus each config pipeline replayed event by event with outcomes fed back (learning curves).
+        """`compare`, plus each config pipeline replayed with outcomes fed back (learning curves): on
+        full-information logs in blocks of `block` events decided with the learner's state at the block start
+        (default 1024; 1 = event by event), each curve naming its block size.
 
         The run is stored in `replay_runs`; `.table()` / `.curves_table()` are polars DataFrames."""
         from workbench.replay.facade import run_replay
 
         self.store.flush()
-        return run_replay(self.store, self.config, log, pipelines, seed=seed, progress=progress, cancel=cancel)
+        return run_replay(self.store, self.config, log, pipelines, seed=seed, progress=progress, cancel=cancel,
+                          block=block)
 
     def tune(
         self,

@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from workbench.config_base import Strict, one_of
+from workbench.config_base import SECRET_FIELDS, Strict, env_var_name, http_url, one_of
 from workbench.domain import QUALITY_DIMENSIONS
 from workbench.errors import ConfigError
 from workbench.learning.settings import LearningConfig
@@ -165,6 +166,12 @@ class PipelineConfig(_Strict):
         return v
 
 
+# Header names and values that carry credentials (names: Authorization, x-api-key, Ocp-Apim-Subscription-Key,
+# Cookie, ...; values: `Bearer ...`, `Basic ...`, `sk-...` keys). Such headers are refused: headers are exported.
+_CREDENTIAL_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password")
+_CREDENTIAL_VALUE = re.compile(r"(?i)^\s*(bearer|basic|token)\s+\S{6,}|\bsk-[A-Za-z0-9_-]{12,}")
+
+
 class ProviderConfig(_Strict):
     """Overrides for a built-in provider (workbench.transport.providers), or a new OpenAI/Anthropic-compatible one."""
 
@@ -181,16 +188,19 @@ class ProviderConfig(_Strict):
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got '{v}'")
-        return v
+        return http_url(v)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        return env_var_name(v)
 
     @field_validator("headers")
     @classmethod
     def _no_secret_headers(cls, v: dict[str, str]) -> dict[str, str]:
         # Headers are exported with the config; a key in them would leak. Keys belong in api_key / api_key_env.
-        for name in v:
-            if any(word in name.lower() for word in ("authorization", "api-key", "api_key", "token", "secret")):
+        for name, value in v.items():
+            if any(word in name.lower() for word in _CREDENTIAL_HEADER_WORDS) or _CREDENTIAL_VALUE.search(value):
                 raise ValueError(
                     f"header '{name}' looks like a credential; put the key in `api_key` or name its "
                     f"environment variable in `api_key_env` (both are kept out of exports and logs)"
@@ -381,6 +391,8 @@ def _reason(err: Mapping[str, Any]) -> str:
     msg = str(err.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if any(str(part) in SECRET_FIELDS for part in loc):
+        return msg  # the value may be a key: name the field, never repeat what it holds
     if "input" in err and kind not in ("missing",) and not isinstance(err["input"], dict | list):
         msg = f"{msg} (got {err['input']!r})"
     return msg

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from workbench.config_base import Strict, one_of
+from workbench.config_base import Strict, env_var_name, http_url, one_of
 
 # The seven complexity factors, in the order the docs list them.
 FACTORS: tuple[str, ...] = (
@@ -287,8 +287,8 @@ class EmbeddingsConfig(_Strict):
     def _endpoint(self) -> EmbeddingsConfig:
         if self.kind == "endpoint" and not (self.base_url and self.model):
             raise ValueError("kind 'endpoint' needs base_url and model (e.g. http://127.0.0.1:8080/v1, text-embed)")
-        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got '{self.base_url}'")
+        http_url(self.base_url)
+        env_var_name(self.api_key_env)
         return self
 
 

@@ -39,6 +39,9 @@ def register(sub: Subparsers) -> dict[str, Handler]:
     replay.add_argument("log", metavar="LOG", help="a log from `clawft-workbench logs`")
     replay.add_argument("--pipeline", action="append", required=True, metavar="SPEC", dest="pipelines")
     replay.add_argument("--no-plot", action="store_true", help="no terminal chart of the curves")
+    replay.add_argument("--block", type=int, default=None, metavar="N",
+                        help="learning curves on full-information logs: events decided per learner state (default "
+                        "1024; 1 replays event by event, exactly)")
     replay.add_argument("--json", action="store_true", help="JSON: {results: [...], curves: {...}}")
     add_globals(replay)
 
@@ -162,7 +165,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     report = _cancellable(
         args, lambda wb, seed, cancel: wb.replay(args.log, args.pipelines, seed=seed, progress=_progress_bar,
-                                                 cancel=cancel)
+                                                 cancel=cancel, block=args.block)
     )
     result, curves, run_id = report.comparison, report.curves, report.run_id
     if args.json:
@@ -178,6 +181,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"learning curves ({curves[0].estimator}; events counted / in the log):")
         for c in curves:
             d = c.as_dict()
+            print(f"  {c.pipeline[:40]:<40} feedback {d['feedback']}")
             regret = f", regret vs oracle {d['regret'][-1]:.1f}" if d["regret"] else ""
             print(f"  {c.pipeline[:40]:<40} {d['accepted']:>7}/{d['events']:<7} final mean reward "
                   f"{d['mean_reward'][-1]:.4f}, last-{d['window']} window {d['windowed_reward'][-1]:.4f}{regret}")

@@ -53,6 +53,33 @@ class RewardShiftDetector:
         self.since = 0
         return True
 
+    def update_many(self, surprises: list[float]) -> list[int]:
+        """`update` over a sequence in order (the same arithmetic, step for step); the positions that fired."""
+        rate, threshold, min_gap = self.rate, self.threshold, self.min_gap
+        var, up, down, since = self.var, self.up, self.down, self.since
+        fired: list[int] = []
+        sqrt = math.sqrt
+        for k, surprise in enumerate(surprises):
+            since += 1
+            sd = sqrt(var) if var > 0 else 0.0
+            var += rate * (surprise * surprise - var)
+            if since < min_gap or sd == 0.0:
+                continue
+            z = surprise / sd
+            z = -10.0 if z < -10.0 else (10.0 if z > 10.0 else z)
+            up = up + z - ALLOWANCE
+            up = up if up > 0.0 else 0.0
+            down = down - z - ALLOWANCE
+            down = down if down > 0.0 else 0.0
+            if (up if up > down else down) < threshold:
+                continue
+            up = down = 0.0
+            since = 0
+            fired.append(k)
+        self.seen += len(surprises)
+        self.var, self.up, self.down, self.since = var, up, down, since
+        return fired
+
     def state(self) -> list[float]:
         return [self.var, self.up, self.down, float(self.seen), float(self.since)]
 
@@ -75,6 +102,15 @@ class EwcPlusPlus:
         """Online Fisher: EMA of the squared gradient (error x on the chosen row, 0 elsewhere)."""
         self.fisher *= self.decay
         self.fisher[row] += (1.0 - self.decay) * (error * x) ** 2
+
+    def observe_batch(self, rows: np.ndarray, xs: np.ndarray, errors: np.ndarray) -> None:
+        """`observe` for a block of outcomes in order: B decays, each outcome's squared gradient decayed by the
+        steps after it (the same sum B calls make, up to float rounding)."""
+        b = rows.size
+        weights = (1.0 - self.decay) * self.decay ** np.arange(b - 1, -1, -1, dtype=float)
+        grads = (errors[:, None] * xs) ** 2 * weights[:, None]
+        self.fisher *= self.decay**b
+        np.add.at(self.fisher, rows, grads)
 
     def boundary(self, weights: np.ndarray) -> None:
         """Anchor the weights of the regime that just ended; importance = its Fisher scaled to [0, 1]."""

@@ -28,7 +28,14 @@ class LowRankLinear:
         return self.rng.normal(0.0, 1.0 / np.sqrt(self.micro_rank), (self.d, self.micro_rank))
 
     def scores(self, x: np.ndarray) -> np.ndarray:
-        out: np.ndarray = self.W @ x
+        # Elementwise product summed along the feature axis (not a BLAS matvec), so `batch_scores` over many
+        # requests gives bit-identical scores: replay decides blocks of requests at once and must match this.
+        out: np.ndarray = (self.W * x).sum(axis=1)
+        return out
+
+    def batch_scores(self, xs: np.ndarray) -> np.ndarray:
+        """`scores` for each row of `xs` (B x d) at once: B x n, equal bit for bit to B calls of `scores`."""
+        out: np.ndarray = (self.W[None, :, :] * xs[:, None, :]).sum(axis=2)
         return out
 
     def step(self, row: int, x: np.ndarray, error: float, rate: float) -> None:
@@ -39,6 +46,29 @@ class LowRankLinear:
         u = self.U[row].copy()
         self.U[row] += (rate * error) * (x @ self.V)
         self.V += np.outer((rate * error) * x, u)
+        self.W = self.base + self.U @ self.V.T
+
+    def batch_step(self, rows: np.ndarray, xs: np.ndarray, errors: np.ndarray, rates: np.ndarray,
+                   learning_rate: float) -> None:
+        """A block of outcomes' MicroLoRA steps in one update, all taken at the block-start factors.
+
+        Summing B normalised steps that all start from the same weights would overshoot (B outcomes of one model
+        would move its prediction by B x rate x error); one after another they shrink the error geometrically
+        instead. So each model's steps are averaged and scaled to what c sequential steps achieve on one
+        repeated request, 1 - (1 - rate)^c of the error. With one outcome this is `step` exactly.
+        """
+        if rows.size == 1:
+            self.step(int(rows[0]), xs[0], float(errors[0]), float(rates[0]))
+            return
+        c = np.bincount(rows, minlength=self.n)[rows].astype(float)
+        lr = min(max(learning_rate, 1e-12), 1.0)
+        weight = (1.0 - (1.0 - lr) ** c) / (lr * c)
+        g = (weight * rates * errors)[:, None] * xs  # B x d
+        du = np.zeros_like(self.U)
+        np.add.at(du, rows, g @ self.V)
+        dv = g.T @ self.U[rows]
+        self.U += du
+        self.V += dv
         self.W = self.base + self.U @ self.V.T
 
     def pull_base(self, delta: np.ndarray) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from workbench.domain import Trajectory
+from workbench.learning.blas import single_threaded_blas
 from workbench.learning.ewc import EwcPlusPlus
 from workbench.learning.lora import LowRankLinear
 from workbench.learning.reasoning_bank import ReasoningBank
@@ -53,6 +54,10 @@ class SonaLearner:
         self.position = {m: i for i, m in enumerate(self.models)}
         self.config = config
         self.rng = rng
+        # The ReasoningBank's k-means draws from a stream of its own (spawned, so `rng` is not advanced): the
+        # clustering never shifts the router's weights, and a replay that has no pattern router to feed can leave
+        # the bank out without changing a single routing decision.
+        self.bank_rng = np.random.default_rng(_spawn(rng))
         n, d = len(self.models), REQUEST_DIM
         self.lin = LowRankLinear(n, d, micro_rank=config.micro_rank, base_rank=config.base_rank, rng=rng)
         self.ewc = EwcPlusPlus((n, d), config.ewc) if config.ewc.enabled else None
@@ -120,20 +125,87 @@ class SonaLearner:
         for hook in self.on_update:
             hook(self)
 
-    def _before_shift(self) -> np.ndarray:
-        """The weights from before the reward shift began: the newest snapshot at least two detector windows old."""
+    def _before_shift(self, updates: int | None = None) -> np.ndarray:
+        """The weights from before the reward shift began: the newest snapshot at least two detector windows old
+        (`updates`: the outcome count at the shift; default now)."""
         if self.ewc is None or not self._snapshots:
             return self.lin.W
         lag = 2 * self.ewc.config.window
-        old = [w for step, w in self._snapshots if step <= self.updates - lag]
+        at = self.updates if updates is None else updates
+        old = [w for step, w in self._snapshots if step <= at - lag]
         return old[-1] if old else self._snapshots[0][1]
+
+    def learn_batch(
+        self, rows: np.ndarray, xs: np.ndarray, rewards: np.ndarray, *, costs: np.ndarray | None = None,
+        prompts: Sequence[str] | None = None,
+    ) -> None:
+        """A block of outcomes (in order) in one vectorised step: delayed feedback, as in batched bandits.
+
+        Every outcome's prediction error is taken against the weights as they were at the block start; the
+        MicroLoRA steps are summed (`LowRankLinear.batch_step`), the EWC++ Fisher decays and accumulates exactly
+        as B single updates would, the shift detector still reads every error in order, the penalty pull is
+        compounded over the block's updates, and consolidation runs once when the block crosses a multiple of
+        `consolidate_every` (so blocks longer than that consolidate less often). The ReasoningBank records the
+        outcomes only when `prompts` are given. One outcome is exactly `learn`.
+        """
+        b = int(rows.size)
+        if b == 0:
+            return
+        if b == 1:
+            self.learn(int(rows[0]), xs[0], float(rewards[0]), prompt=None if prompts is None else prompts[0],
+                       cost=0.0 if costs is None else float(costs[0]))
+            return
+        cfg = self.config
+        u0 = self.updates
+        # The reward baseline after each outcome, in order (the first outcome ever sets it outright).
+        baselines = np.empty(b)
+        level = self.baseline
+        for k, r in enumerate(rewards.tolist()):
+            level = r if u0 + k == 0 else level + BASELINE_RATE * (r - level)
+            baselines[k] = level
+        before = np.concatenate([[self.baseline], baselines[:-1]])
+        errors = rewards - baselines - np.einsum("ij,ij->i", self.lin.W[rows], xs)
+        rates = cfg.learning_rate / np.maximum(np.einsum("ij,ij->i", xs, xs), 1e-9)
+        self.baseline = float(level)
+        self.lin.batch_step(rows, xs, errors, rates, cfg.learning_rate)
+        anchored = np.zeros(b, dtype=bool)
+        ewc = self.ewc
+        if ewc is not None:
+            ewc.observe_batch(rows, xs, errors)
+            had = ewc.anchor is not None
+            fired = ewc.detector.update_many(errors.tolist())  # the CUSUM reads every error in order
+            for k in fired:
+                ewc.boundary(self._before_shift(u0 + k))
+            if had:
+                anchored[:] = True
+            elif fired:
+                anchored[fired[0] :] = True
+            steps = int(anchored.sum())
+            if steps and ewc.anchor is not None and ewc.config.penalty != 0.0:
+                a = np.clip(cfg.learning_rate * ewc.config.penalty * ewc.importance, 0.0, 1.0)
+                self.lin.pull_base((1.0 - (1.0 - a) ** steps) * (self.lin.W - ewc.anchor))
+        if self.bank is not None and prompts is not None and self.embedder is not None:
+            for k, prompt in enumerate(prompts):
+                self.bank.record(self.embedder.embed(prompt), int(rows[k]), float(rewards[k]),
+                                 0.0 if costs is None else float(costs[k]))
+        self.counts += np.bincount(rows, minlength=len(self.models))
+        self.updates = u0 + b
+        changed = (errors != 0.0) | (baselines != before) | anchored
+        crossed = (u0 + b) // cfg.consolidate_every - u0 // cfg.consolidate_every
+        if crossed:
+            self.consolidate()
+            changed[-1] = True
+        self._version += int(changed.sum())
+        for hook in self.on_update:
+            hook(self)
 
     def consolidate(self) -> None:
         """BaseLoRA consolidation and ReasoningBank clustering (refreshing a paired PatternRouter's bank)."""
-        self.lin.consolidate()
-        self._snapshots.append((self.updates, self.lin.W.copy()))
-        if self.bank is not None and self.bank.consolidate(self.rng) and self.pattern_router is not None:
-            self.pattern_router.bank = self.bank.to_pattern_bank(self.pattern_router.bank)
+        with single_threaded_blas():
+            self.lin.consolidate()
+            self._snapshots.append((self.updates, self.lin.W.copy()))
+            if self.bank is not None and self.bank.consolidate(self.bank_rng) and self.pattern_router is not None:
+                self.pattern_router.bank = self.bank.to_pattern_bank(self.pattern_router.bank)
 
     # -- persistence ----------------------------------------------------------------------------------
     def state(self) -> bytes:
@@ -146,7 +218,8 @@ class SonaLearner:
         for i, (step, w) in enumerate(self._snapshots):
             arrays[f"snap_{i}_{step}"] = w
         meta = {"kind": self.name, "signature": self.signature, "models": self.models, "version": self._version,
-                "updates": self.updates, "baseline": self.baseline, "rng": self.rng.bit_generator.state}
+                "updates": self.updates, "baseline": self.baseline, "rng": self.rng.bit_generator.state,
+                "bank_rng": self.bank_rng.bit_generator.state}
         return pack(meta, arrays)
 
     def load_state(self, blob: bytes, what: str = "sona state") -> None:
@@ -171,6 +244,16 @@ class SonaLearner:
         self.updates = int(meta["updates"])
         self.baseline = float(meta["baseline"])
         self.rng.bit_generator.state = meta["rng"]
+        if "bank_rng" in meta:  # states saved before the bank had its own stream lack it
+            self.bank_rng.bit_generator.state = meta["bank_rng"]
+
+
+def _spawn(rng: np.random.Generator) -> np.random.SeedSequence:
+    """A child seed of the generator's own seed sequence (deterministic; draws nothing from `rng`)."""
+    seq = getattr(rng.bit_generator, "seed_seq", None)
+    if isinstance(seq, np.random.SeedSequence):
+        return seq.spawn(1)[0]
+    return np.random.SeedSequence(0x50A4)
 
 
 class SonaPolicy:

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from workbench.domain import ChatRequest
 from workbench.errors import BadInputError
-from workbench.pipeline.build import build_pipeline
+from workbench.pipeline.build import PipelineRegistry, build_pipeline
 from workbench.replay.engine import OfflineTransport, PolicySpec, Progress, ReplayCancelled
 from workbench.replay.estimators import (
     Estimate,
@@ -45,8 +45,8 @@ class BanditLog:
     """Aligned per-event arrays of a trajectory log. `action` indexes `models`."""
 
     name: str
-    prompts: list[str]
-    task_types: list[str]
+    prompts: Sequence[str]
+    task_types: Sequence[str]
     models: list[str]
     action: IntArray
     propensity: FloatArray  # NaN where the log has none
@@ -58,7 +58,7 @@ class BanditLog:
 
     @property
     def n(self) -> int:
-        return len(self.prompts)
+        return int(self.action.size)
 
     def model_index(self, model: str) -> int:
         if model in self._index:
@@ -73,11 +73,12 @@ class BanditLog:
         return {m: i for i, m in enumerate(self.models)}
 
 
-def bandit_from_frame(name: str, df: pl.DataFrame) -> BanditLog:
-    """Events (prompt, task_type, model, propensity, quality, cost_usd, latency_ms, status, served_model)."""
+def bandit_from_frame(name: str, df: pl.DataFrame, *, models: list[str] | None = None) -> BanditLog:
+    """Events (prompt, task_type, model, propensity, quality, cost_usd, latency_ms, status, served_model);
+    `models` is the whole log's action set when `df` is one page of it."""
     if df.is_empty():
         raise BadInputError(f"log '{name}' has no trajectories to replay")
-    models = sorted(m for m in df["model"].unique().to_list() if m)
+    models = models if models is not None else sorted(m for m in df["model"].unique().to_list() if m)
     index = {m: i for i, m in enumerate(models)}
     status = df["status"].fill_null("failed").to_list()
     served = df["served_model"].fill_null("").to_list()
@@ -152,7 +153,10 @@ def policy_distribution(
     seed: int,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    registry: PipelineRegistry | None = None,
 ) -> PolicyDistribution:
+    """The policy's probability of each logged model per event. `registry`: the spec's pipelines when one log is
+    replayed page by page (built once, so the routers carry on from one page to the next)."""
     n, m = log.n, len(log.models)
     probs = np.zeros((n, m))
     outside = np.zeros(n)
@@ -180,7 +184,8 @@ def policy_distribution(
             f"request). Compare against the oracle on a full-information log instead"
         )
     assert spec.config is not None
-    registry = build_pipeline(spec.config, transport=OfflineTransport(), seed=seed)
+    if registry is None:
+        registry = build_pipeline(spec.config, transport=OfflineTransport(), seed=seed)
     for start in range(0, n, BATCH):
         if cancel is not None and cancel.is_set():
             raise ReplayCancelled(f"replay of {spec.label} cancelled at event {start} of {n}")

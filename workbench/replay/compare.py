@@ -16,9 +16,11 @@ import polars as pl
 from workbench.config import WorkbenchConfig
 from workbench.errors import BadInputError
 from workbench.replay.bandit import BanditLog, estimator_label, replay_bandit
-from workbench.replay.engine import PolicySpec, Progress, replay_fullinfo, resolve_spec
+from workbench.replay.bandit_stream import BanditSource, replay_bandit_source, source_from_store_bandit
+from workbench.replay.engine import PolicySpec, Progress, resolve_spec
 from workbench.replay.fullinfo import FullInfoLog, PolicyResult
-from workbench.replay.loader import load_bandit, load_fullinfo, log_kind, sample_bandit, sample_fullinfo
+from workbench.replay.loader import log_kind, sample_bandit, sample_fullinfo
+from workbench.replay.stream import FullInfoSource, replay_source, source_from_log, source_from_store
 from workbench.store import TrajectoryStore
 
 TABLE_COLUMNS = (
@@ -81,15 +83,17 @@ def compare(
         if events is None:
             raise
         return _compare_bandit(store, log, events, specs, seed, progress, cancel, save=False, notes=note)
+    # Logs in the store are read in pages, so their size is bounded by the disk, not by memory.
     if kind != "full-information":
-        return _compare_bandit(store, log, load_bandit(store, log), specs, seed, progress, cancel, save, notes)
-    return _compare_fullinfo(store, log, load_fullinfo(store, log), specs, seed, progress, cancel, save, notes)
+        return _compare_bandit(store, log, source_from_store_bandit(store, log), specs, seed, progress, cancel, save,
+                               notes)
+    return _compare_fullinfo(store, log, source_from_store(store, log), specs, seed, progress, cancel, save, notes)
 
 
 def _compare_bandit(
     store: TrajectoryStore,
     log: str,
-    events: BanditLog,
+    events: BanditLog | BanditSource,
     specs: Sequence[PolicySpec],
     seed: int,
     progress: Progress | None,
@@ -97,8 +101,12 @@ def _compare_bandit(
     save: bool,
     notes: tuple[str, ...] = (),
 ) -> Comparison:
-    results = replay_bandit(events, specs, seed=seed, progress=progress, cancel=cancel)
-    estimator = estimator_label(events)
+    if isinstance(events, BanditSource):
+        results = replay_bandit_source(events, specs, seed=seed, progress=progress, cancel=cancel)
+        estimator = results[0].estimator if results else "dr"
+    else:
+        results = replay_bandit(events, specs, seed=seed, progress=progress, cancel=cancel)
+        estimator = estimator_label(events)
     if estimator == "dr":
         source = ("off-policy estimates from logged propensities: DR (doubly robust, reward model = mean quality "
                   "per task type and model) reported, IPS and SNIPS beside it; 95% bootstrap CIs")
@@ -120,7 +128,7 @@ def _compare_bandit(
 def _compare_fullinfo(
     store: TrajectoryStore,
     log: str,
-    full: FullInfoLog,
+    full: FullInfoLog | FullInfoSource,
     specs: Sequence[PolicySpec],
     seed: int,
     progress: Progress | None,
@@ -128,7 +136,8 @@ def _compare_fullinfo(
     save: bool,
     notes: tuple[str, ...] = (),
 ) -> Comparison:
-    results = replay_fullinfo(full, specs, seed=seed, progress=progress, cancel=cancel)
+    events = full if isinstance(full, FullInfoSource) else source_from_log(full)
+    results = replay_source(events, specs, seed=seed, progress=progress, cancel=cancel)
     source = "exact (full information: every model's outcome is in the log)"
     run_id = None
     if save and not store.read_only:

@@ -47,6 +47,7 @@ class Curve:
     reward: FloatArray
     oracle: FloatArray | None
     events: int  # events in the log
+    block: int | None = None  # events decided per learner state (delayed feedback); None: event by event
 
     @property
     def cumulative_mean(self) -> FloatArray:
@@ -75,6 +76,9 @@ class Curve:
         regret = self.regret
         return {
             "estimator": self.estimator,
+            "block": self.block or 1,
+            "feedback": "event by event" if not self.block or self.block == 1 else
+            f"in blocks of {self.block} events (each block decided with the learner's state at its start)",
             "accepted": int(k),
             "events": self.events,
             "position": self.position[take].tolist(),
@@ -203,14 +207,24 @@ def _same(a: str, b: str) -> bool:
 
 def learning_curves(
     log: FullInfoLog | BanditLog, specs: list[PolicySpec], *, seed: int = 0, progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    cancel: threading.Event | None = None, block: int | None = None,
 ) -> list[Curve]:
+    """Each config spec's curve. On full-information logs, specs the batched replay supports are replayed in blocks
+    of `block` events (default `batched_curves.DEFAULT_BLOCK`; 1 = event by event, exactly the sequential replay);
+    the rest, and bandit logs (rejection sampling), event by event. Each curve says which."""
+    from workbench.replay.batched_curves import DEFAULT_BLOCK, curve_batched
+
+    size = DEFAULT_BLOCK if block is None else block
+    if size < 1:
+        raise BadInputError(f"--block {size}: a block is at least 1 event (1 replays event by event, exactly)")
     out = []
     for spec in specs:
         if spec.config is None:
             continue  # baselines do not learn; their curves are flat lines already in the table
         if isinstance(log, FullInfoLog):
-            out.append(curve_fullinfo(log, spec, seed=seed, progress=progress, cancel=cancel))
+            fast = curve_batched(log, spec, block=size, seed=seed, progress=progress, cancel=cancel) if size > 1 \
+                else None
+            out.append(fast or curve_fullinfo(log, spec, seed=seed, progress=progress, cancel=cancel))
         else:
             out.append(curve_bandit(log, spec, seed=seed, progress=progress, cancel=cancel))
     return out

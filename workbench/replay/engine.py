@@ -17,8 +17,8 @@ import numpy as np
 from workbench.config import WorkbenchConfig, load_config
 from workbench.domain import ChatRequest, LlmResponse, RoutingDecision, TransportRequest
 from workbench.errors import BadInputError, TransportError, WorkbenchError
-from workbench.pipeline.build import PipelineRegistry, build_pipeline
-from workbench.replay.fullinfo import NO_OUTCOME, FullInfoLog, PolicyResult, always, evaluate, oracle, random_policy
+from workbench.pipeline.build import PipelineRegistry
+from workbench.replay.fullinfo import NO_OUTCOME, FullInfoLog, PolicyResult
 
 Progress = Callable[[str, int, int], None]  # (pipeline label, done, total)
 BATCH = 2_000  # prompts between progress reports and cancellation checks
@@ -127,17 +127,25 @@ def decide_fast(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """`decide`'s decisions, over whole arrays when every router is stateless and vectorisable; the third
-    value says which path ran (it goes into the result's notes)."""
-    from workbench.replay.vectorised import decide_vectorised, vectorisable
+    """`decide`'s decisions, vectorised for the pipelines whose routers are stateless in replay (the rest prompt by
+    prompt, in batches, cancellable); the third value names the path each pipeline took (for the notes)."""
+    from workbench.replay.vectorised import BatchDecider
 
-    why_not = vectorisable(registry)
-    if why_not is None:
-        fast = decide_vectorised(registry, log)
-        if fast is not None:
-            return fast[0], fast[1], "decisions: vectorised over cached per-prompt features (stateless routers)"
-    choice, pref = decide(registry, log, label=label, progress=progress, cancel=cancel)
-    return choice, pref, f"decisions: prompt by prompt ({why_not} is not vectorised)"
+    decider = BatchDecider(registry)
+    choice = np.full(log.n, NO_OUTCOME, dtype=np.int64)
+    pref = np.zeros(log.n) if len(log.models) == 2 else None
+    step = BATCH if not decider.fully_vectorised else max(BATCH, 262_144)
+    for start in range(0, log.n, step):
+        if cancel is not None and cancel.is_set():
+            raise ReplayCancelled(f"replay of {label} cancelled at prompt {start} of {log.n}")
+        stop = min(log.n, start + step)
+        c, p = decider.decide(log.slice(start, stop))
+        choice[start:stop] = c
+        if pref is not None and p is not None:
+            pref[start:stop] = p
+        if progress is not None:
+            progress(label, stop, log.n)
+    return choice, pref, decider.paths()
 
 
 def replay_fullinfo(
@@ -149,26 +157,6 @@ def replay_fullinfo(
     cancel: threading.Event | None = None,
 ) -> list[PolicyResult]:
     """Exact results for every spec on a full-information log, oracle and random beside them."""
-    results: list[PolicyResult] = []
-    labels = [s.label for s in specs]
-    for spec in specs:
-        if spec.baseline == "oracle":
-            results.append(oracle(log))
-        elif spec.baseline == "random":
-            results.append(random_policy(log, np.random.default_rng(seed)))
-        elif spec.baseline == "always":
-            assert spec.model is not None
-            results.append(always(log, spec.model))
-        else:
-            assert spec.config is not None
-            registry = build_pipeline(spec.config, transport=OfflineTransport(), seed=seed)
-            choice, pref, path = decide_fast(registry, log, label=spec.label, progress=progress, cancel=cancel)
-            results.append(evaluate(log, spec.label, choice, pref, notes=(path,)))
-        if progress is not None:
-            progress(spec.label, log.n, log.n)
-    # Every comparison of full-information data shows the oracle and random beside it.
-    if "oracle" not in labels:
-        results.append(oracle(log))
-    if "random" not in labels:
-        results.append(random_policy(log, np.random.default_rng(seed)))
-    return results
+    from workbench.replay.stream import replay_source, source_from_log
+
+    return replay_source(source_from_log(log), specs, seed=seed, progress=progress, cancel=cancel)

@@ -57,7 +57,8 @@ class ReplayReport:
             d = c.as_dict(points=points)
             k = len(d["position"])
             frames.append(pl.DataFrame({
-                "pipeline": [c.pipeline] * k, "position": d["position"], "mean_reward": d["mean_reward"],
+                "pipeline": [c.pipeline] * k, "block": [d["block"]] * k, "position": d["position"],
+                "mean_reward": d["mean_reward"],
                 "windowed_reward": d["windowed_reward"],
                 "regret": d["regret"] if d["regret"] is not None else [None] * k,
             }, schema_overrides={"regret": pl.Float64}))
@@ -126,12 +127,14 @@ def run_replay(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     save: bool = True,
+    block: int | None = None,
 ) -> ReplayReport:
-    """Compare `pipelines` over `log`, then replay each config pipeline event by event for its learning curve."""
+    """Compare `pipelines` over `log`, then replay each config pipeline with outcomes fed back for its learning
+    curve (in blocks of `block` events where the batched replay applies; see `curves.learning_curves`)."""
     comparison = compare(store, log, pipelines, base, seed=seed, progress=progress, cancel=cancel, save=save)
     events, _ = load_log(store, log)
     specs = [resolve_spec(p, base) for p in pipelines]
-    curves = learning_curves(events, specs, seed=seed, progress=progress, cancel=cancel)
+    curves = learning_curves(events, specs, seed=seed, progress=progress, cancel=cancel, block=block)
     curve_dicts = {c.pipeline: c.as_dict() for c in curves}
     run_id = None
     if save and not store.read_only and curves:

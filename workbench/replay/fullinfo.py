@@ -8,6 +8,7 @@ no estimation, no bias. Oracle and random baselines are computed the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,15 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from workbench.errors import BadInputError
-from workbench.replay.metrics import (
-    MeanCI,
-    aiq,
-    apgr,
-    cpt,
-    mean_ci,
-    percentiles,
-    strong_call_curve,
-)
+from workbench.replay.metrics import MeanCI, percentiles
+from workbench.replay.tally import Tally, task_codes
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -33,14 +27,16 @@ NO_OUTCOME = -1  # a choice the log has no outcome for (a model it never evaluat
 @dataclass(frozen=True)
 class FullInfoLog:
     name: str
-    prompt_ids: list[str]
-    prompts: list[str]
+    prompt_ids: Sequence[str]
+    prompts: Sequence[str]
     models: list[str]
     quality: FloatArray  # n x m
     cost: FloatArray  # n x m, USD
     latency: FloatArray  # n x m, ms (NaN where the log has none)
-    task_types: list[str] = field(default_factory=list)
+    task_types: Sequence[str] = field(default_factory=list)
     cost_derived: bool = False  # costs estimated from token counts and a price table, not logged
+    # (strong, weak) of the whole log when this is one batch of it: a batch's own means must not decide that.
+    strong_weak_of_log: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         n, m = len(self.prompt_ids), len(self.models)
@@ -64,10 +60,22 @@ class FullInfoLog:
                 return i
         return NO_OUTCOME
 
+    def slice(self, start: int, stop: int) -> FullInfoLog:
+        """Rows [start, stop) as a log of their own (views of the arrays; the model list is shared)."""
+        if start == 0 and stop >= self.n:
+            return self
+        return FullInfoLog(
+            self.name, self.prompt_ids[start:stop], self.prompts[start:stop], self.models,
+            self.quality[start:stop], self.cost[start:stop], self.latency[start:stop], self.task_types[start:stop],
+            self.cost_derived, self.strong_weak() if len(self.models) == 2 else None,
+        )
+
     def strong_weak(self) -> tuple[int, int]:
         """(strong, weak) columns of a two-model log, by mean quality."""
         if len(self.models) != 2:
             raise BadInputError(f"log '{self.name}' has {len(self.models)} models; strong/weak needs exactly 2")
+        if self.strong_weak_of_log is not None:
+            return self.strong_weak_of_log
         means = self.quality.mean(axis=0)
         s = int(np.argmax(means))
         return s, 1 - s
@@ -136,80 +144,50 @@ def evaluate(
     """Exact metrics of the choices `choice` (column per prompt, NO_OUTCOME where none applies)."""
     if choice.shape != (log.n,):
         raise BadInputError(f"replay of '{name}': {choice.shape[0]} choices for {log.n} prompts")
-    ok = choice != NO_OUTCOME
-    rows = np.nonzero(ok)[0]
-    cols = choice[ok]
-    q = log.quality[rows, cols]
-    c = log.cost[rows, cols]
-    lat = log.latency[rows, cols]
-    counts = np.bincount(cols, minlength=len(log.models)) if cols.size else np.zeros(len(log.models), int)
-    share = {m: float(counts[i]) / log.n for i, m in enumerate(log.models) if counts[i]}
+    tally = new_tally(log, name, preference is not None)
+    tally.add(log.quality, log.cost, log.latency, choice, task_codes(log.task_types), preference)
+    return tally_result(tally, notes, cost_derived=log.cost_derived)
+
+
+def new_tally(log: FullInfoLog, name: str, with_curve: bool) -> Tally:
+    """An empty tally for `log` (or any batch of it): the strong-call curve is kept for two-model logs."""
+    sw = log.strong_weak() if len(log.models) == 2 else None
+    return Tally(name, list(log.models), strong_weak=sw, with_curve=with_curve)
+
+
+def tally_result(tally: Tally, notes: tuple[str, ...] = (), *, cost_derived: bool = False) -> PolicyResult:
+    """The PolicyResult of a finished tally (what `evaluate` returns for the same choices over the whole log)."""
     extra = list(notes)
-    if not ok.all():
-        extra.append(f"{int((~ok).sum())} prompt(s) routed to a model the log has no outcome for (left out)")
-    if log.cost_derived:
+    if tally.chosen < tally.n:
+        extra.append(f"{tally.n - tally.chosen} prompt(s) routed to a model the log has no outcome for (left out)")
+    if cost_derived:
         extra.append("costs are derived from token estimates and list prices, not logged")
-    result = PolicyResult(
-        pipeline=name,
+    share = {m: float(tally.counts[i]) / tally.n for i, m in enumerate(tally.models) if tally.counts[i]}
+    curve = tally.curve() or {}
+    return PolicyResult(
+        pipeline=tally.name,
         estimator="exact",
-        n=log.n,
-        covered=int(ok.sum()),
-        quality=mean_ci(q),
-        cost_usd=float(c.sum()),
-        cost_per_request=float(c.mean()) if c.size else float("nan"),
-        latency=percentiles(lat),
+        n=tally.n,
+        covered=tally.chosen,
+        quality=tally.quality_ci(),
+        cost_usd=tally.cost_sum,
+        cost_per_request=tally.cost_sum / tally.chosen if tally.chosen else float("nan"),
+        latency=percentiles(tally.latency.view()),
         model_share=share,
         notes=tuple(extra),
-        per_task=_per_task(log, choice),
-    )
-    if preference is not None and len(log.models) == 2 and np.ptp(preference) > 0:
-        return _with_curve_metrics(log, result, preference)
-    return result
-
-
-def _per_task(log: FullInfoLog, choice: IntArray) -> dict[str, dict[str, Any]]:
-    """Quality and cost per task type (the log's own grouping: MMLU subject, simulated task type)."""
-    if not log.task_types or len(set(log.task_types)) > 64:
-        return {}
-    tasks = np.array(log.task_types)
-    out: dict[str, dict[str, Any]] = {}
-    for t in sorted(set(log.task_types)):
-        sel = (tasks == t) & (choice != NO_OUTCOME)
-        rows = np.nonzero(sel)[0]
-        q = log.quality[rows, choice[rows]]
-        c = log.cost[rows, choice[rows]]
-        out[t] = {
-            "n": int((tasks == t).sum()),
-            "quality": round(float(q.mean()), 6) if q.size else None,
-            "cost_per_request_usd": round(float(c.mean()), 8) if c.size else None,
-        }
-    return out
-
-
-def _with_curve_metrics(log: FullInfoLog, result: PolicyResult, preference: FloatArray) -> PolicyResult:
-    s, w = log.strong_weak()
-    curve = strong_call_curve(preference, log.quality[:, s], log.quality[:, w])
-    # The same sweep in cost: strong calls in preference order, so AIQ compares like with like.
-    order = np.argsort(-preference, kind="stable")
-    extra_cost = np.concatenate([[0.0], np.cumsum((log.cost[:, s] - log.cost[:, w])[order])])
-    ks = np.round(curve.fraction * log.n).astype(np.int64)
-    costs = (log.cost[:, w].sum() + extra_cost[ks]) / log.n
-    return PolicyResult(
-        **{
-            **result.__dict__,
-            "apgr": apgr(curve),
-            "cpt50": cpt(curve, 0.5),
-            "cpt80": cpt(curve, 0.8),
-            "aiq": aiq(costs, curve.quality),
-        }
+        per_task=tally.per_task(),
+        apgr=curve.get("apgr"),
+        cpt50=curve.get("cpt50"),
+        cpt80=curve.get("cpt80"),
+        aiq=curve.get("aiq"),
     )
 
 
 # -- baselines -------------------------------------------------------------------------------------
 
 
-def oracle(log: FullInfoLog) -> PolicyResult:
-    """The best model per prompt, the cheapest among equals: the ceiling no router can beat."""
+def oracle_choice(log: FullInfoLog) -> tuple[IntArray, FloatArray | None]:
+    """The best model per prompt, the cheapest among equals; on two-model logs the strong-first order."""
     best = log.quality.max(axis=1, keepdims=True)
     # Among the models that reach the best quality, the cheapest.
     masked_cost = np.where(log.quality >= best, log.cost, np.inf)
@@ -219,19 +197,32 @@ def oracle(log: FullInfoLog) -> PolicyResult:
         s, w = log.strong_weak()
         # Strong first where it alone is right, then where both tie, last where it alone is wrong.
         pref = log.quality[:, s] - log.quality[:, w]
+    return choice, pref
+
+
+def oracle(log: FullInfoLog) -> PolicyResult:
+    """The best model per prompt, the cheapest among equals: the ceiling no router can beat."""
+    choice, pref = oracle_choice(log)
     return evaluate(log, "oracle", choice, pref)
 
 
-def random_policy(log: FullInfoLog, rng: np.random.Generator, p_strong: float = 0.5) -> PolicyResult:
-    """Uniformly random choice (50/50 between strong and weak on a two-model log)."""
+def random_choice(
+    log: FullInfoLog, rng: np.random.Generator, p_strong: float = 0.5
+) -> tuple[IntArray, FloatArray | None]:
+    """Uniformly random choices; drawn batch after batch from one generator they equal one draw over the log."""
     m = len(log.models)
     if m == 2:
         s, w = log.strong_weak()
         u = rng.random(log.n)
-        choice = np.where(u < p_strong, s, w).astype(np.int64)
         # Sweeping p_strong over [0, 1] with the same draws orders prompts by u: the random router's curve.
-        return evaluate(log, "random", choice, preference=-u)
-    return evaluate(log, "random", rng.integers(0, m, size=log.n).astype(np.int64))
+        return np.where(u < p_strong, s, w).astype(np.int64), -u
+    return rng.integers(0, m, size=log.n).astype(np.int64), None
+
+
+def random_policy(log: FullInfoLog, rng: np.random.Generator, p_strong: float = 0.5) -> PolicyResult:
+    """Uniformly random choice (50/50 between strong and weak on a two-model log)."""
+    choice, pref = random_choice(log, rng, p_strong)
+    return evaluate(log, "random", choice, pref)
 
 
 def always(log: FullInfoLog, model: str) -> PolicyResult:

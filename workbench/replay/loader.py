@@ -11,43 +11,47 @@ from workbench.replay.fullinfo import FullInfoLog
 from workbench.store import TrajectoryStore
 
 
-def fullinfo_from_frame(name: str, df: pl.DataFrame) -> FullInfoLog:
+def fullinfo_from_frame(name: str, df: pl.DataFrame, *, models: list[str] | None = None) -> FullInfoLog:
     """Pivot outcome rows (prompt_id, model, quality, cost_usd, latency_ms, ...) into a FullInfoLog.
 
-    Prompts keep the order they first appear in; models are sorted. A prompt missing any model's outcome
-    cannot be replayed exactly and is dropped (the count is in the log's name notes via `dropped`).
+    Prompts keep the order they first appear in; models are sorted (or `models`, the whole log's list when `df`
+    is one page of it). A prompt missing any model's outcome cannot be replayed exactly and is dropped.
     """
     if df.is_empty():
         raise BadInputError(f"log '{name}' has no full-information outcomes; `clawft-workbench logs` lists the logs")
-    models = sorted(df["model"].unique().to_list())
+    models = models if models is not None else sorted(df["model"].unique().to_list())
     counts = df.group_by("prompt_id").agg(pl.len().alias("k"))
     complete = counts.filter(pl.col("k") == len(models))["prompt_id"]
-    full = df.filter(pl.col("prompt_id").is_in(complete.implode()))
-    first = full.with_row_index("_pos").group_by("prompt_id").agg(pl.col("_pos").min()).sort("_pos")
-    ids = first["prompt_id"].to_list()
-    index = {pid: i for i, pid in enumerate(ids)}
-    col = {m: j for j, m in enumerate(models)}
-    n, m = len(ids), len(models)
-    rows = np.array([index[p] for p in full["prompt_id"].to_list()], dtype=np.int64)
-    cols = np.array([col[x] for x in full["model"].to_list()], dtype=np.int64)
+    full = df.filter(pl.col("prompt_id").is_in(complete.implode()) & pl.col("model").is_in(models))
+    has_task = "task" in full.columns
+    first = (
+        full.with_row_index("_pos")
+        .group_by("prompt_id")
+        .agg(pl.col("_pos").min(), pl.col("prompt").last(), *([pl.col("task").last()] if has_task else []))
+        .sort("_pos")
+        .with_row_index("_row")
+    )
+    n, m = first.height, len(models)
+    placed = full.join(first.select("prompt_id", "_row"), on="prompt_id", how="left", maintain_order="left")
+    rows = placed["_row"].to_numpy().astype(np.int64)
+    cols = placed["model"].replace_strict(models, list(range(m)), return_dtype=pl.Int64).to_numpy()
 
     def matrix(column: str) -> np.ndarray:
         out = np.full((n, m), np.nan)
         out[rows, cols] = full[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
         return out
 
-    prompt_of = dict(zip(full["prompt_id"].to_list(), full["prompt"].to_list(), strict=True))
-    tasks = full["task"].to_list() if "task" in full.columns else [""] * full.height
-    task_of = dict(zip(full["prompt_id"].to_list(), tasks, strict=True))
+    prompts = first["prompt"].cast(pl.String).fill_null("").to_list()
+    tasks = first["task"].cast(pl.String).fill_null("").to_list() if has_task else [""] * n
     return FullInfoLog(
         name=name,
-        prompt_ids=ids,
-        prompts=[str(prompt_of[p] or "") for p in ids],
+        prompt_ids=[str(p) for p in first["prompt_id"].to_list()],
+        prompts=prompts,
         models=models,
         quality=matrix("quality"),
         cost=matrix("cost_usd"),
         latency=matrix("latency_ms"),
-        task_types=[str(task_of.get(p) or "") for p in ids],
+        task_types=tasks,
         cost_derived=bool(full["cost_derived"].any()) if "cost_derived" in full.columns else False,
     )
 

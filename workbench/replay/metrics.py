@@ -75,16 +75,24 @@ def strong_call_curve(
     """
     if not (preference.shape == q_strong.shape == q_weak.shape) or preference.ndim != 1 or preference.size == 0:
         raise BadInputError("metrics: preference and outcomes must be aligned, non-empty 1-D arrays")
+    return strong_call_curve_from(preference, q_strong - q_weak, float(q_weak.sum()), float(q_strong.mean()),
+                                  points=points)
+
+
+def strong_call_curve_from(
+    preference: FloatArray, gain: FloatArray, weak_total: float, strong_mean: float, *, points: int = 101
+) -> StrongCallCurve:
+    """`strong_call_curve` from what a streamed log keeps: the per-row gain (q_strong - q_weak), the weak model's
+    total quality and the strong model's mean."""
     n = preference.size
     order = np.argsort(-preference, kind="stable")
-    gain = np.concatenate([[0.0], np.cumsum((q_strong - q_weak)[order])])
-    base = float(q_weak.sum())
+    cum = np.concatenate([[0.0], np.cumsum(gain[order])])
     ks = np.unique(np.linspace(0, n, min(points, n + 1)).round().astype(np.int64))
     return StrongCallCurve(
         fraction=ks / n,
-        quality=(base + gain[ks]) / n,
-        weak=base / n,
-        strong=float(q_strong.mean()),
+        quality=(weak_total + cum[ks]) / n,
+        weak=weak_total / n,
+        strong=strong_mean,
     )
 
 

@@ -11,6 +11,7 @@ up to the whole log.
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -173,6 +174,13 @@ def shard(log: Log, n: int) -> Log:
                      log.fallback[:n])
 
 
+def shard_range(log: BanditLog, start: int, stop: int) -> BanditLog:
+    """Events [start, stop) of a bandit log, as a log of its own (same action set)."""
+    return BanditLog(log.name, log.prompts[start:stop], log.task_types[start:stop], log.models,
+                     log.action[start:stop], log.propensity[start:stop], log.quality[start:stop],
+                     log.cost[start:stop], log.latency[start:stop], log.failed[start:stop], log.fallback[start:stop])
+
+
 def result_metrics(r: PolicyResult) -> dict[str, Any]:
     return {
         "quality": float(r.quality.mean),
@@ -234,7 +242,9 @@ class TuneResult:
 def make_executor(kind: str, workers: int | None = None) -> Executor:
     """`process` (default: candidates are CPU-bound Python), `thread`, or `inline` (one at a time, in order)."""
     if kind == "process":
-        return ProcessPoolExecutor(max_workers=workers)
+        # Spawned, not forked: replay runs polars and Arrow thread pools, and a forked child inherits their locks
+        # mid-use and can hang on its first column operation.
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     if kind == "thread":
         return ThreadPoolExecutor(max_workers=workers)
     if kind == "inline":

@@ -1,4 +1,4 @@
-"""The canonical JSON of a trajectory as stored: the text the witness chain hashes.
+"""The canonical JSON of a trajectory as stored: a JSONL export line, and the text witness version 1 hashed.
 
 It is `json.dumps(t.to_dict(), sort_keys=True, separators=(",", ":"))` of the trajectory as the store gives it
 back: numbers in float columns as floats, integer columns as ints, free-form mappings as their JSON round trip.

@@ -21,6 +21,7 @@ import polars as pl
 
 from workbench.domain import Trajectory
 from workbench.errors import BadInputError, StoreError
+from workbench.store.ingest import chain_table
 from workbench.store.migrations import latest_version, migrate, schema_version
 from workbench.store.privacy import PrivacyMode, check_mode
 from workbench.store.queries import first_row, load_query, run
@@ -248,18 +249,19 @@ class TrajectoryStore:
     def ingest(self, readouts: Sequence[Readout]) -> list[ImportReport]:
         """Write what importers read, all in one transaction: every row lands, or (on any error) none does."""
         from workbench.store.outcomes import OutcomeSet, insert_outcomes, with_privacy
-        from workbench.store.transfer import ImportReport
-        from workbench.store.witness import append_chained, prepare
+        from workbench.store.transfer import ImportReport, TrajectorySet
 
         if self._writer is None:
             self._refuse("nothing can be imported")
         reports: list[ImportReport] = []
         now = datetime.now(UTC).replace(tzinfo=None)
+        # Records are checked (and fail, naming file and row) before anything is written.
+        items = [item.as_table() if isinstance(item, TrajectorySet) else item for item in readouts]
         with self._write_lock, self._cursor() as cur:
             cur.begin()
             source = ""
             try:
-                for item in readouts:
+                for item in items:
                     source = item.source
                     if isinstance(item, OutcomeSet):
                         self._check_log_kind(cur, item.log, "full-information", source)
@@ -268,14 +270,13 @@ class TrajectoryStore:
                         rows = item.table.num_rows
                         reports.append(ImportReport(item.log, "full-information", rows, source, item.notes))
                         continue
-                    ts = item.trajectories
-                    for start in range(0, len(ts), _IMPORT_CHUNK):
-                        append_chained(cur, prepare(ts[start : start + _IMPORT_CHUNK], self.privacy))
-                    for log in item.logs:
-                        self._check_log_kind(cur, log, item.kind, source)
-                        self._register(cur, log, item.kind, source, now, item.notes)
-                        n = sum(1 for t in ts if t.log == log)
-                        reports.append(ImportReport(log, item.kind, n, source, item.notes))
+                    table = item
+                    for log in table.logs:
+                        self._check_log_kind(cur, log, table.kind, source)
+                    chain_table(cur, table.table, self.privacy)
+                    for log in table.logs:
+                        self._register(cur, log, table.kind, source, now, table.notes)
+                        reports.append(ImportReport(log, table.kind, table.rows_in(log), source, table.notes))
                 cur.commit()
             except duckdb.ConstraintException as exc:
                 _rollback(cur)
@@ -455,9 +456,6 @@ class TrajectoryStore:
                 _rollback(cur)
                 raise StoreError(f"saving a replay run to {self.path} failed: {exc}") from exc
         return run_id
-
-
-_IMPORT_CHUNK = 20_000  # trajectories converted at a time during an import, to bound memory
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

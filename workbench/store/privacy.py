@@ -7,6 +7,9 @@ import hashlib
 import re
 from typing import Literal, get_args
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from workbench.domain import Message, Trajectory
 from workbench.errors import BadInputError
 
@@ -82,3 +85,33 @@ def protect_trajectory(t: Trajectory, mode: PrivacyMode) -> Trajectory:
         context=dataclasses.replace(t.context, messages=_messages(t.context.messages, mode)),
         response=dataclasses.replace(t.response, text=protect(t.response.text, mode)),
     )
+
+
+def _protect_strings(values: pa.Array, mode: PrivacyMode) -> pa.Array:
+    texts = values.to_pylist()
+    return pa.array([None if x is None else protect(x, mode) for x in texts], pa.string())
+
+
+def _protect_messages(column: pa.Array, mode: PrivacyMode) -> pa.Array:
+    """A list<struct<role, content>> column with every content under `mode` (offsets and NULLs kept)."""
+    values = column.values
+    content = values.type.get_field_index("content")
+    fields = [values.field(i) if i != content else _protect_strings(values.field(i), mode) for i in
+              range(values.type.num_fields)]
+    structs = pa.StructArray.from_arrays(fields, fields=list(values.type), mask=pc.is_null(values))
+    mask = pc.is_null(column) if column.null_count else None
+    return pa.ListArray.from_arrays(column.offsets, structs, type=column.type, mask=mask)
+
+
+def protect_table(table: pa.Table, mode: PrivacyMode) -> pa.Table:
+    """A trajectories table (ROW_SCHEMA) with its texts under `mode`, as protect_trajectory does for one record:
+    request and context messages, the response text, and the prompt derived from the messages."""
+    if mode == "full":
+        return table
+    for name in ("messages", "context_messages"):
+        column = _protect_messages(table[name].combine_chunks(), mode)
+        table = table.set_column(table.schema.get_field_index(name), table.schema.field(name), column)
+    for name in ("response_text", "prompt"):
+        column = _protect_strings(table[name].combine_chunks(), mode)
+        table = table.set_column(table.schema.get_field_index(name), table.schema.field(name), column)
+    return table

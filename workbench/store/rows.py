@@ -113,6 +113,7 @@ ROW_SCHEMA: pa.Schema = pa.schema(
         ("witness_hash", pa.string()),
         ("witness_seq", pa.int64()),
         ("privacy", pa.string()),
+        ("witness_version", pa.int16()),
     ]
 )
 
@@ -184,7 +185,7 @@ FIELD_COLUMNS: Mapping[str, str] = {
 # Columns computed from other fields (for queries and list views) or bookkeeping filled in by the writer (the
 # witness chain, the privacy mode applied); ignored when reading back.
 DERIVED_COLUMNS: frozenset[str] = frozenset(
-    {"created_at", "prompt", "provider", "witness_hash", "witness_seq", "privacy"}
+    {"created_at", "prompt", "provider", "witness_hash", "witness_seq", "privacy", "witness_version"}
 )
 
 
@@ -204,6 +205,12 @@ def _json(value: Any, trajectory_id: str, what: str) -> str:
     json.dumps walks dicts, lists and tuples itself far faster than to_plain does; to_plain is only asked about
     what json cannot handle (non-dict mappings, dataclasses). This runs on the caller's thread for every append.
     """
+    if not value:
+        # Empty is the common case (no tools, no tool calls, no notes); the encoder's per-call overhead is ~1 us.
+        if isinstance(value, tuple | list):
+            return "[]"
+        if isinstance(value, Mapping):
+            return "{}"
     try:
         return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
@@ -303,6 +310,7 @@ def trajectory_to_row(t: Trajectory) -> Row:
         "witness_hash": None,
         "witness_seq": None,
         "privacy": None,
+        "witness_version": None,
     }
 
 
@@ -619,6 +627,7 @@ def build_columns(ts: Sequence[Trajectory], texts: Sequence[JsonTexts], privacy:
         "witness_hash": pa.nulls(n, s),
         "witness_seq": pa.nulls(n, i64),
         "privacy": pa.array([privacy] * n, s),
+        "witness_version": pa.nulls(n, pa.int16()),
     }
     try:
         return pa.Table.from_arrays([arrays[f.name] for f in ROW_SCHEMA], schema=ROW_SCHEMA)

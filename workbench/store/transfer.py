@@ -1,8 +1,8 @@
 """Import and export files: trajectories and outcomes as Parquet or JSONL, bandit logs in OBP form.
 
 A Parquet file written here carries `clawft.*` key-value metadata (table, log, kind, source, notes) so importing
-it restores the catalogue entry. JSONL trajectories are one canonical JSON object per line (`Trajectory.to_dict()`,
-the witnessed text); JSONL outcomes are one outcome row per line. Every reader checks types and values and names
+it restores the catalogue entry. JSONL trajectories are one canonical JSON object per line (`Trajectory.to_dict()`
+with sorted keys); JSONL outcomes are one outcome row per line. Every reader checks types and values and names
 the file, row and reason of the first fault; nothing is written until a whole command's files have been read.
 """
 
@@ -19,33 +19,43 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench.domain import Trajectory
-from workbench.errors import BadInputError, StoreError
+from workbench.errors import BadInputError
 from workbench.store import obp
-from workbench.store.outcomes import OUTCOME_SCHEMA, OutcomeSet, cast_column, conform
-from workbench.store.rows import DERIVED_COLUMNS, ROW_SCHEMA, row_to_trajectory
+from workbench.store.outcomes import OUTCOME_SCHEMA, OutcomeSet, conform
+from workbench.store.trajectory_table import TrajectoryTable, conform_trajectories, trajectories_table
 
 FileFormat = Literal["parquet", "jsonl", "obp"]
 FORMATS: tuple[str, ...] = ("parquet", "jsonl", "obp")
 LOG_KINDS: tuple[str, ...] = ("live", "full-information", "bandit", "imported")
 _META = "clawft."
-_STORED_COLUMNS = [f.name for f in ROW_SCHEMA if f.name not in DERIVED_COLUMNS]
 
 
 @dataclass(frozen=True, slots=True)
 class TrajectorySet:
-    """Trajectories read from one file, ready to be chained into the store."""
+    """Trajectory records read from one file (JSONL, OBP) or made by a generator, ready to be checked and chained."""
 
     trajectories: list[Trajectory]
     kind: str  # catalogue kind for the logs they land in
     source: str
     notes: str = ""
+    lines: tuple[int, ...] = ()  # the file line of each record, when it came from one (names a bad row)
 
     @property
     def logs(self) -> list[str]:
         return sorted({t.log for t in self.trajectories})
 
+    def as_table(self) -> TrajectoryTable:
+        """The records as a checked table: the same checks a Parquet import gets."""
+        lines = self.lines
 
-Readout = TrajectorySet | OutcomeSet
+        def describe(i: int) -> str:
+            return f"line {lines[i]}" if i < len(lines) else f"record {i + 1}"
+
+        table = trajectories_table(self.trajectories, self.source, describe)
+        return TrajectoryTable(table, self.kind, self.source, self.notes)
+
+
+Readout = TrajectorySet | TrajectoryTable | OutcomeSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +73,6 @@ class ImportReport:
 
 
 # -- reading ---------------------------------------------------------------------------------------------------
-
-
-def _relog(ts: list[Trajectory], name: str | None) -> list[Trajectory]:
-    if name is None:
-        return ts
-    import dataclasses
-
-    return [dataclasses.replace(t, log=name) for t in ts]
 
 
 def _parquet_meta(table: pa.Table) -> dict[str, str]:
@@ -102,23 +104,9 @@ def read_parquet(path: Path, name: str | None) -> Readout:
         return OutcomeSet(str(logs[0]), out, meta.get("source") or where, meta.get("notes", ""))
     if kind_of_table != "trajectories":
         raise BadInputError(f"{where}: clawft.table metadata says {kind_of_table!r}; expected trajectories or outcomes")
-    missing = [c for c in _STORED_COLUMNS if c not in table.column_names]
-    if missing:
-        raise BadInputError(f"{where}: not a trajectory file: missing column(s) {', '.join(missing)}")
-    columns = {c: cast_column(table[c], ROW_SCHEMA.field(c).type, where, c) for c in _STORED_COLUMNS}
-    cast = pa.table(columns)
-    trajectories: list[Trajectory] = []
-    for offset in range(0, cast.num_rows, 10_000):
-        for i, row in enumerate(cast.slice(offset, 10_000).to_pylist(), offset + 1):
-            if row["trajectory_id"] is None:
-                raise BadInputError(f"{where}: row {i}: trajectory_id is empty")
-            try:
-                trajectories.append(row_to_trajectory(row))
-            except StoreError as exc:
-                raise BadInputError(f"{where}: row {i}: {exc}") from exc
     kind = meta.get("kind", "imported")
     kind = kind if kind in LOG_KINDS else "imported"
-    return TrajectorySet(_relog(trajectories, name), kind, where, meta.get("notes", ""))
+    return TrajectoryTable(conform_trajectories(table, where, log=name), kind, where, meta.get("notes", ""))
 
 
 @cache
@@ -128,23 +116,30 @@ def _trajectory_adapter() -> Any:
     return TypeAdapter(Trajectory)
 
 
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 def _unknown_keys(obj: Any, record: Any, path: str = "") -> str | None:
     """The first key in `obj` that the record type has no field for (to_dict's `decision.provider` aside)."""
-    if not isinstance(obj, dict) or not is_dataclass(record):
+    if not isinstance(obj, dict) or not is_dataclass(record) or isinstance(record, type):
         return None
-    known = {f.name: f for f in fields(record)}
+    known = _field_names(type(record))
     for key, value in obj.items():
-        if key not in known and not (path == "decision." and key == "provider"):
+        if key not in known:
+            if path == "decision." and key == "provider":
+                continue
             return f"{path}{key}"
-        sub = getattr(record, key, None) if key in known else None
-        if is_dataclass(sub) and not isinstance(sub, type):
-            found = _unknown_keys(value, sub, f"{path}{key}.")
+        if isinstance(value, dict):  # only a nested record can hold a further unknown key the check sees
+            found = _unknown_keys(value, getattr(record, key), f"{path}{key}.")
             if found:
                 return found
     return None
 
 
-def _trajectory_line(line: str, where: str, name: str | None) -> Trajectory:
+def _trajectory_line(line: str, obj: dict[str, Any], where: str, name: str | None) -> Trajectory:
+    """One JSONL line (and its parsed object) as a Trajectory, validated strictly."""
     from pydantic import ValidationError
 
     try:
@@ -153,7 +148,7 @@ def _trajectory_line(line: str, where: str, name: str | None) -> Trajectory:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first.get("loc", ())) or "(line)"
         raise BadInputError(f"{where}: {loc}: {first.get('msg')}") from None
-    unknown = _unknown_keys(json.loads(line), t)
+    unknown = _unknown_keys(obj, t)
     if unknown:
         raise BadInputError(f"{where}: unknown field {unknown!r}; trajectory lines are Trajectory.to_dict() objects")
     if name is not None:
@@ -187,6 +182,7 @@ def read_jsonl(path: Path, name: str | None) -> Readout:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"{path}: cannot read: {exc}") from exc
     trajectories: list[Trajectory] = []
+    numbers: list[int] = []
     outcome_rows: list[dict[str, Any]] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -202,11 +198,12 @@ def read_jsonl(path: Path, name: str | None) -> Readout:
         if (trajectories and not is_trajectory) or (outcome_rows and is_trajectory):
             raise BadInputError(f"{where}: mixes trajectories and outcome rows; one kind a file")
         if is_trajectory:
-            trajectories.append(_trajectory_line(line, where, name))
+            trajectories.append(_trajectory_line(line, obj, where, name))
+            numbers.append(number)
         else:
             outcome_rows.append(_outcome_line(obj, where))
     if trajectories:
-        return TrajectorySet(trajectories, "imported", str(path))
+        return TrajectorySet(trajectories, "imported", str(path), lines=tuple(numbers))
     if not outcome_rows:
         raise BadInputError(f"{path}: no rows")
     columns = {

@@ -85,8 +85,8 @@ class BatchWriter:
     Trajectories are settled in queue order: each is either written or rejected (see RejectedRow). A transient
     failure puts the unsettled ones back at the head of the queue, records the error and retries with backoff;
     the error is raised (as StoreError) from the next `flush()` or `close()` so it is never lost silently.
-    Conversion (privacy, Arrow columns, canonical JSON, hashing) happens here on the writer thread, so `put` is a
-    bare queue append.
+    Conversion (privacy, Arrow columns, the witness encoding and chain) happens here on the writer thread, so `put`
+    is a bare queue append.
     """
 
     def __init__(

@@ -11,6 +11,7 @@ server and adds no dependency; a thread per connection also lets a hanging reque
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
@@ -40,7 +41,15 @@ from workbench.transport.wire import text_of
 
 log = logging.getLogger("workbench.transport.mock_server")
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+def is_loopback(host: str) -> bool:
+    """Whether `host` is `localhost` or a loopback IP literal (127.0.0.0/8, ::1). A name that merely starts with
+    "127." is not: DNS could point it anywhere."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -150,7 +159,7 @@ class MockServer:
         hang_s: float = 30.0,
         extra_models: Iterable[str] = (),
     ) -> None:
-        if host not in LOOPBACK and not host.startswith("127."):
+        if not is_loopback(host):
             raise BadInputError(f"mock-server: host {host!r} is not a loopback address; it serves only 127.0.0.1 / ::1")
         if pace < 0:
             raise BadInputError("mock-server: --pace must be >= 0")
@@ -171,6 +180,10 @@ class MockServer:
             self.httpd = server_cls((host, port), _Handler)
         except OSError as exc:
             raise BadInputError(f"mock-server: cannot listen on {host}:{port}: {exc.strerror}") from None
+        bound = self.host
+        if not is_loopback(bound):  # `localhost` resolved to something else
+            self.httpd.server_close()
+            raise BadInputError(f"mock-server: {host!r} resolved to {bound}, not loopback")
         self.httpd.mock = self
 
     # -- address ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +45,35 @@ class Parsed:
     finish_reason: str = "stop"
     model: str = ""
     response_id: str = ""
+
+
+# The decoders check the type of every field they hand on: a provider (or a proxy in between) that sends a number
+# where text belongs must fail as a protocol fault (retried, recorded), not as a TypeError deep in pricing or storage.
+def token_count(value: Any, field: str) -> int | None:
+    """A usage figure: None when absent, else a whole number >= 0; anything else is a WireError."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WireError(f"usage {field} is not a token count: {value!r:.80}")
+    return value
+
+
+def string(value: Any, field: str) -> str:
+    """A text field: None reads as empty, a string as itself; anything else is a WireError."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WireError(f"{field} is not a string: {value!r:.80}")
+    return value
+
+
+def arguments_text(value: Any, field: str = "tool call arguments") -> str:
+    """Tool-call arguments as JSON text. Some OpenAI-compatible servers send the object itself: encode it."""
+    if isinstance(value, Mapping):
+        return json.dumps(value)
+    return string(value, field)
 
 
 class StreamParser(Protocol):

@@ -15,7 +15,7 @@ from typing import Any
 from workbench.domain import TransportRequest
 from workbench.transport.providers import Deployment
 from workbench.transport.sse import SseEvent
-from workbench.transport.wire import Parsed, StreamProviderError, WireError, loads_event
+from workbench.transport.wire import Parsed, StreamProviderError, WireError, loads_event, string, token_count
 
 PATH = "/messages"
 API_VERSION = "2023-06-01"
@@ -109,8 +109,8 @@ def parse_response(data: Any) -> Parsed:
         return Parsed(
             text="".join(texts),
             tool_calls=calls,
-            input_tokens=usage.get("input_tokens"),
-            output_tokens=usage.get("output_tokens"),
+            input_tokens=token_count(usage.get("input_tokens"), "input_tokens"),
+            output_tokens=token_count(usage.get("output_tokens"), "output_tokens"),
             finish_reason=STOP_REASONS.get(str(data.get("stop_reason")), str(data.get("stop_reason") or "stop")),
             model=str(data.get("model", "")),
             response_id=str(data.get("id", "")),
@@ -143,7 +143,8 @@ class AnthropicStreamParser:
         kind = payload.get("type") or event.event
         try:
             return self._apply(kind, payload)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # OverflowError: an index of 1e999 parses as inf, and int(inf) overflows.
+        except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
             raise WireError(f"{kind} event without the expected fields ({type(exc).__name__}: {exc})") from None
 
     def _apply(self, kind: str, payload: dict[str, Any]) -> str | None:
@@ -154,31 +155,34 @@ class AnthropicStreamParser:
             delta = payload["delta"]
             kind = delta["type"]
             if kind == "text_delta":
-                text: str = delta["text"]
+                text = string(delta["text"], "text_delta.text")
                 block["parts"].append(text)
                 return text or None
             if kind == "input_json_delta":
-                block["parts"].append(delta.get("partial_json", ""))
+                block["parts"].append(string(delta.get("partial_json"), "input_json_delta.partial_json"))
             return None  # thinking / signature deltas are not part of the answer text
         if kind == "message_start":
             message = payload["message"]
             self._id, self._model = str(message.get("id", "")), str(message.get("model", ""))
             usage = message.get("usage") or {}
-            self._input, self._output = usage.get("input_tokens"), usage.get("output_tokens")
+            self._input = token_count(usage.get("input_tokens"), "input_tokens")
+            self._output = token_count(usage.get("output_tokens"), "output_tokens")
         elif kind == "content_block_start":
             block = payload["content_block"]
+            text = string(block.get("text"), "content_block.text")
             # `parts`: text pieces of a text block, partial JSON pieces of a tool_use block.
             self._blocks[int(payload["index"])] = {
-                "type": block["type"], "parts": [block.get("text", "")], "id": block.get("id", ""),
-                "name": block.get("name", ""),
+                "type": block["type"], "parts": [text], "id": string(block.get("id"), "content_block.id"),
+                "name": string(block.get("name"), "content_block.name"),
             }
-            return str(block.get("text", "")) or None
+            return text or None
         elif kind == "message_delta":
             self._stop = payload.get("delta", {}).get("stop_reason") or self._stop
             usage = payload.get("usage") or {}
-            self._output = usage.get("output_tokens", self._output)
+            if "output_tokens" in usage:
+                self._output = token_count(usage["output_tokens"], "output_tokens")
             if usage.get("input_tokens") is not None:
-                self._input = usage["input_tokens"]
+                self._input = token_count(usage["input_tokens"], "input_tokens")
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":

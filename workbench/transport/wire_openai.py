@@ -15,7 +15,16 @@ from typing import Any
 from workbench.domain import TransportRequest
 from workbench.transport.providers import Deployment
 from workbench.transport.sse import SseEvent
-from workbench.transport.wire import Parsed, StreamProviderError, WireError, loads_event, text_of
+from workbench.transport.wire import (
+    Parsed,
+    StreamProviderError,
+    WireError,
+    arguments_text,
+    loads_event,
+    string,
+    text_of,
+    token_count,
+)
 
 PATH = "/chat/completions"
 
@@ -78,7 +87,7 @@ def parse_response(data: Any) -> Parsed:
                 "id": str(tc.get("id", "")),
                 "type": "function",
                 "name": str(tc["function"]["name"]),
-                "arguments": tc["function"].get("arguments") or "",
+                "arguments": arguments_text(tc["function"].get("arguments")),
             }
             for tc in message.get("tool_calls") or []
         ]
@@ -86,8 +95,8 @@ def parse_response(data: Any) -> Parsed:
         return Parsed(
             text=text_of(message.get("content")),
             tool_calls=calls,
-            input_tokens=usage.get("prompt_tokens"),
-            output_tokens=usage.get("completion_tokens"),
+            input_tokens=token_count(usage.get("prompt_tokens"), "prompt_tokens"),
+            output_tokens=token_count(usage.get("completion_tokens"), "completion_tokens"),
             finish_reason=str(choice.get("finish_reason") or "stop"),
             model=str(data.get("model", "")),
             response_id=str(data.get("id", "")),
@@ -104,7 +113,8 @@ class OpenAIStreamParser:
         self._parts: list[str] = []
         self._calls: dict[int, dict[str, Any]] = {}
         self._finish: str | None = None
-        self._usage: Mapping[str, Any] = {}
+        self._input: int | None = None
+        self._output: int | None = None
         self._model = ""
         self._id = ""
 
@@ -135,17 +145,19 @@ class OpenAIStreamParser:
                     return content
         if "error" in chunk:
             raise _error_of(chunk)
-        self._model = chunk.get("model") or self._model
-        self._id = chunk.get("id") or self._id
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
         out: list[str] = []
         try:
+            self._model = string(chunk.get("model"), "model") or self._model
+            self._id = string(chunk.get("id"), "id") or self._id
+            usage = chunk.get("usage")
+            if usage:
+                self._input = token_count(usage.get("prompt_tokens"), "prompt_tokens")
+                self._output = token_count(usage.get("completion_tokens"), "completion_tokens")
             for choice in chunk.get("choices") or ():
                 if choice.get("index", 0) != 0:
                     continue
                 delta = choice.get("delta") or {}
-                content = delta.get("content")
+                content = string(delta.get("content"), "delta.content")
                 if content:
                     out.append(content)
                 for tc in delta.get("tool_calls") or ():
@@ -153,15 +165,16 @@ class OpenAIStreamParser:
                         int(tc.get("index", 0)), {"id": "", "type": "function", "name": "", "arguments": ""}
                     )
                     if tc.get("id"):
-                        slot["id"] = tc["id"]
+                        slot["id"] = string(tc["id"], "tool_calls.id")
                     fn = tc.get("function") or {}
                     if fn.get("name") and not slot["name"]:
-                        slot["name"] = fn["name"]
+                        slot["name"] = string(fn["name"], "tool_calls.function.name")
                     if fn.get("arguments"):
-                        slot["arguments"] += fn["arguments"]
+                        slot["arguments"] += arguments_text(fn["arguments"])
                 if choice.get("finish_reason"):
-                    self._finish = choice["finish_reason"]
-        except (TypeError, AttributeError, ValueError) as exc:
+                    self._finish = string(choice["finish_reason"], "finish_reason")
+        # OverflowError: an index of 1e999 parses as inf, and int(inf) overflows.
+        except (TypeError, AttributeError, ValueError, OverflowError) as exc:
             raise WireError(f"stream chunk without the expected fields ({exc})") from None
         if not out:
             return None
@@ -175,8 +188,8 @@ class OpenAIStreamParser:
         return Parsed(
             text="".join(self._parts),
             tool_calls=[self._calls[i] for i in sorted(self._calls)],
-            input_tokens=self._usage.get("prompt_tokens"),
-            output_tokens=self._usage.get("completion_tokens"),
+            input_tokens=self._input,
+            output_tokens=self._output,
             finish_reason=self._finish or "stop",
             model=self._model,
             response_id=self._id,
