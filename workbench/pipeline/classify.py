@@ -20,6 +20,27 @@ def _odd_pattern(cue: str) -> str:
     return r"(?<![\w-])" + body + r"(?![\w-])"
 
 
+EXACT, STEM, PHRASE, ODD = "exact", "stem", "phrase", "odd"
+
+
+def cue_kind(raw: str) -> tuple[str, str] | None:
+    """A cue normalised (lower case, single spaces) and how it matches: a whole word, a `stem*` of three or
+    more letters, a phrase of words, or an odd cue (other characters, a shorter stem) left to a regex. None for
+    an empty cue."""
+    w = " ".join(raw.strip().lower().split())
+    if not w or w == "*":
+        return None
+    parts = w.split()
+    if not all(_TOKEN.fullmatch(p.rstrip("*")) for p in parts) or "*" in w[:-1]:
+        return w, ODD
+    if len(parts) > 1:
+        return w, PHRASE
+    if w.endswith("*"):
+        # A stem under three letters is too short to key by its first three: the regex takes it.
+        return (w, STEM) if len(w) >= 4 else (w, ODD)
+    return w, EXACT
+
+
 class CueMatcher:
     """Finds the cue words of several groups in one pass over the prompt's tokens.
 
@@ -37,20 +58,13 @@ class CueMatcher:
         phrases: dict[tuple[str, ...], list[int]] = {}
         odd: dict[str, list[int]] = {}
         for gi, words in enumerate(groups.values()):
-            for raw in words:
-                w = " ".join(raw.strip().lower().split())
-                if not w or w == "*":
-                    continue
-                parts = w.split()
-                if not all(_TOKEN.fullmatch(p.rstrip("*")) for p in parts) or "*" in w[:-1]:
+            for w, kind in filter(None, map(cue_kind, words)):
+                if kind == ODD:
                     odd.setdefault(w, []).append(gi)
-                elif len(parts) > 1:
-                    phrases.setdefault(tuple(parts), []).append(gi)
-                elif w.endswith("*"):
-                    if len(w) >= 4:
-                        prefixes.setdefault(w[:3], {}).setdefault(w[:-1], []).append(gi)
-                    else:  # a stem under three letters is too short to key: the regex takes it
-                        odd.setdefault(w, []).append(gi)
+                elif kind == PHRASE:
+                    phrases.setdefault(tuple(w.split()), []).append(gi)
+                elif kind == STEM:
+                    prefixes.setdefault(w[:3], {}).setdefault(w[:-1], []).append(gi)
                 else:
                     exact.setdefault(w, []).append(gi)
         self._exact = {w: tuple(g) for w, g in exact.items()}

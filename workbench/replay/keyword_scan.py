@@ -18,7 +18,6 @@ cue. `KeywordColumn.scalar_rows` says how many took that path.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,13 +28,13 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from workbench.domain import ChatRequest
+from workbench.pipeline import classify
 from workbench.pipeline.classify import KeywordClassifier
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
-_TOKEN = re.compile(r"[\w-]+")
 # Token bytes of ASCII text: what `[\w-]` matches there. Non-ASCII rows never reach the byte rules.
 _IS_TOKEN = np.zeros(256, dtype=bool)
 for _b in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-":
@@ -121,22 +120,17 @@ class CueScan:
             return patterns.setdefault(text, len(patterns))
 
         for gi, words in enumerate(groups.values()):
-            for raw in words:
-                w = " ".join(raw.strip().lower().split())
-                if not w or w == "*":
-                    continue
-                parts = w.split()
-                if not all(_TOKEN.fullmatch(p.rstrip("*")) for p in parts) or "*" in w[:-1]:
+            # The same reading of each cue as the scalar matcher's (classify.cue_kind).
+            for w, kind in filter(None, map(classify.cue_kind, words)):
+                if kind == classify.ODD:
                     odd.setdefault(w, []).append(gi)
-                elif len(parts) > 1:
-                    phrases.setdefault(tuple(parts), []).append(gi)
-                elif w.endswith("*"):
-                    if len(w) >= 4:
-                        if w.isascii():
-                            roles.append(_Role(pid(w[:-1]), STEM, (gi,)))
-                    else:
-                        odd.setdefault(w, []).append(gi)
-                elif w.isascii():  # a non-ASCII word is never a token of ASCII text
+                elif kind == classify.PHRASE:
+                    phrases.setdefault(tuple(w.split()), []).append(gi)
+                elif not w.isascii():  # a non-ASCII word or stem is never a token of ASCII text
+                    continue
+                elif kind == classify.STEM:
+                    roles.append(_Role(pid(w[:-1]), STEM, (gi,)))
+                else:
                     roles.append(_Role(pid(w), EXACT, (gi,)))
         # The matcher's phrase order: longest text first (a stable sort, so ties keep first-seen order).
         ordered = sorted(phrases.items(), key=lambda kv: len(" ".join(kv[0])), reverse=True)
