@@ -69,8 +69,9 @@ def run_section(name: str, quick: bool) -> dict[str, Any]:
     figures = {k: v for k, v in result.items() if is_figure(v)}
     missing = [k for k in section.keys if k not in figures]
     error = f"did not report {', '.join(missing)}" if missing else None
-    return {"figures": figures, "detail": result.get("detail"), "seconds": time.perf_counter() - started,
-            "error": error}
+    # An area puts its detail under "detail", or beside its figures.
+    detail = result["detail"] if "detail" in result else {k: v for k, v in result.items() if k not in figures}
+    return {"figures": figures, "detail": detail, "seconds": time.perf_counter() - started, "error": error}
 
 
 def _failed(name: str, error: str, started: float) -> dict[str, Any]:
