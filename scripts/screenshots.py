@@ -17,21 +17,12 @@ from textual.widgets import DataTable, Input, Select, SelectionList, TabbedConte
 import workbench.session
 from workbench.api import Workbench
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.screens.live import LiveScreen
+from workbench.tui.pilot_steps import send, trip_breaker
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
 FIXED_TIME = 1_700_000_000.0
 SIZE = (120, 40)
 TRIAGE = "triage: classify this ticket"
-
-
-async def send(pilot: Pilot[Any], text: str) -> None:
-    screen = pilot.app.screen
-    assert isinstance(screen, LiveScreen)
-    screen.prompt.value = text
-    await pilot.press("escape", "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -42,14 +33,7 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 async def live(pilot: Pilot[Any]) -> None:
     """A breaker tripped by the outage switch, requests falling back."""
-    await send(pilot, TRIAGE)
-    screen = pilot.app.screen
-    assert isinstance(screen, LiveScreen)
-    screen.toggle_fault("groq/llama-3.1-8b", "down")
-    for _ in range(5):
-        await send(pilot, TRIAGE)
-    screen.flush()
-    await pilot.pause()
+    await trip_breaker(pilot, TRIAGE, "groq/llama-3.1-8b")
 
 
 async def compare(pilot: Pilot[Any]) -> None:

@@ -25,6 +25,7 @@ from workbench.domain import QUALITY_DIMENSIONS, Trajectory
 from workbench.tui import messages
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.feed import LiveFeed
+from workbench.tui.pilot_steps import send, trip_breaker
 from workbench.tui.screens.compare import CompareScreen
 from workbench.tui.screens.config import ConfigScreen
 from workbench.tui.screens.live import LIVE_HISTORY_CAP, LiveScreen
@@ -49,15 +50,6 @@ def posted(msgs: list[Message], kind: type[Message]) -> list[Any]:
 def notes(msgs: list[Message], severity: str | None = None) -> list[str]:
     return [m.notification.message for m in posted(msgs, Notify)
             if severity is None or m.notification.severity == severity]
-
-
-async def send(pilot: Pilot[Any], text: str) -> None:
-    screen = pilot.app.screen
-    assert isinstance(screen, LiveScreen)
-    screen.prompt.value = text
-    await pilot.press("escape", "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def send_and_get(pilot: Pilot[Any], text: str) -> Trajectory | None:
@@ -517,14 +509,7 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("fixed_ids")
 def test_live_screen_with_open_breaker_snapshot(snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await send(pilot, TRIAGE)
-        screen = pilot.app.screen
-        assert isinstance(screen, LiveScreen)
-        screen.toggle_fault("groq/llama-3.1-8b", "down")
-        for _ in range(5):
-            await send(pilot, TRIAGE)
-        screen.flush()
-        await pilot.pause()
+        await trip_breaker(pilot, TRIAGE, "groq/llama-3.1-8b")
         pilot.app.clear_notifications()
         await pilot.pause()
 
