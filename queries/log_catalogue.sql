@@ -1,5 +1,6 @@
 -- Every log in the store with its kind and row counts. A log without a catalogue entry is live traffic written by
--- a session (kind from its rows' source).
+-- a session (kind from its rows' source). cue_prompts: prompts of a full-information log with cue counts recorded
+-- at import (replay classifies them without reading their text; see workbench/store/cues.py).
 WITH t AS (
     SELECT
         log,
@@ -16,6 +17,9 @@ o AS (
     FROM outcomes
     GROUP BY log
 ),
+c AS (
+    SELECT log, max(rows) AS cue_prompts FROM cue_sets GROUP BY log
+),
 names AS (
     SELECT name FROM logs UNION SELECT log FROM t UNION SELECT log FROM o
 )
@@ -31,9 +35,11 @@ SELECT
     coalesce(l.source, t.source)                                    AS source,
     coalesce(l.created_at, t.first_at)                              AS created_at,
     t.last_at                                                       AS last_at,
-    l.notes                                                         AS notes
+    l.notes                                                         AS notes,
+    coalesce(c.cue_prompts, 0)                                      AS cue_prompts
 FROM names AS n
 LEFT JOIN logs AS l ON l.name = n.name
 LEFT JOIN t ON t.log = n.name
 LEFT JOIN o ON o.log = n.name
+LEFT JOIN c ON c.log = n.name
 ORDER BY n.name;

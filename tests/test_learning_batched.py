@@ -158,3 +158,50 @@ def test_block_update_of_one_outcome_is_learn_and_a_block_tracks_sequential_lear
     rank = lambda lr: np.argsort(-(lr.lin.batch_scores(probe).mean(axis=0)))  # noqa: E731
     np.testing.assert_array_equal(rank(blk), rank(seq))
     np.testing.assert_array_equal(rank(seq), [2, 1, 0])
+
+
+def test_block_updates_add_each_outcome_in_order_as_np_add_at_did() -> None:
+    from workbench.learning.ewc import EwcPlusPlus
+    from workbench.learning.lora import LowRankLinear
+    from workbench.learning.settings import EwcConfig
+
+    rng = np.random.default_rng(5)
+    for b in (2, 7, 300, 2500):  # the EWC buffers and decay table grow past their first sizes
+        rows = rng.integers(0, 4, b)
+        xs, errors, rates = rng.random((b, REQUEST_DIM)), rng.normal(0, 0.2, b), rng.random(b)
+        ewc = EwcPlusPlus((4, REQUEST_DIM), EwcConfig())
+        ewc.fisher = rng.random((4, REQUEST_DIM))
+        want = ewc.fisher * ewc.decay**b
+        tail = (1.0 - ewc.decay) * ewc.decay ** np.arange(b - 1, -1, -1, dtype=float)
+        np.add.at(want, rows, (errors[:, None] * xs) ** 2 * tail[:, None])
+        ewc.observe_batch(rows, xs, errors)
+        np.testing.assert_array_equal(ewc.fisher, want)
+        lin = LowRankLinear(4, REQUEST_DIM, micro_rank=2, base_rank=8, rng=np.random.default_rng(1))
+        lin.U = rng.normal(size=(4, 2))
+        u, v = lin.U.copy(), lin.V.copy()
+        c, lr = np.bincount(rows, minlength=4)[rows].astype(float), 0.1
+        g = ((1.0 - (1.0 - lr) ** c) / (lr * c) * rates * errors)[:, None] * xs
+        du = np.zeros_like(u)
+        np.add.at(du, rows, g @ v)
+        lin.batch_step(rows, xs, errors, rates, lr)
+        np.testing.assert_array_equal(lin.U, u + du)
+        np.testing.assert_array_equal(lin.V, v + g.T @ u[rows])
+
+
+def test_single_threaded_blas_blocks_nest() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits  # type: ignore[import-untyped]
+
+    from workbench.learning.blas import single_threaded_blas
+
+    def threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = threads()
+        if not before or before == {1}:
+            pytest.skip("no BLAS here that threadpoolctl can give two threads")
+        with single_threaded_blas():
+            with single_threaded_blas():
+                assert threads() == {1}
+            assert threads() == {1}  # the inner block leaves the outer one's limit in place
+        assert threads() == before  # the outermost block restores what it found

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from workbench.config import parse_config
@@ -132,7 +134,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_store_pages_equal_the_loaded_log(seeded: Path) -> None:
     with open_store(str(seeded), seed_samples=False) as store:
         whole = load_fullinfo(store, "sim-drift-full")
-        source = source_from_store(store, "sim-drift-full", batch=1_500)
+        source = source_from_store(store, "sim-drift-full", batch=1_500, cues=False)
         parts = list(source.batches())
         assert len(parts) == -(-whole.n // 1_500) and sum(p.n for p in parts) == whole.n
         assert [q for p in parts for q in p.prompt_ids] == list(whole.prompt_ids)
@@ -165,3 +167,62 @@ def test_bandit_source_from_memory_matches_replay_bandit() -> None:
     specs = [_spec("static")]
     got = replay_bandit_source(source_from_bandit(log, page=4_096), specs, n_boot=30)
     assert [r.as_dict() for r in got] == [r.as_dict() for r in replay_bandit(log, specs, n_boot=30)]
+
+
+# -- store pages: the numpy pivot against the polars pivot of the same rows ------------------------------------------
+
+
+def _outcome_rows(layout: str) -> pa.Table:
+    """Outcome rows of 12 prompts x 3 models in the given layout, physically shuffled, with gaps: p1 lacks the last
+    model, p4 a middle one, p7 the first; p2's text, p5's task and p8's latencies are NULL."""
+    models = ["m-a", "m-b", "m-c"]
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(12):
+        for j, m in enumerate(models):
+            if (i, j) in {(1, 2), (4, 1), (7, 0)}:
+                continue
+            ri = {"dense": i, "sparse": i * 1_000 + 7, "shared": i // 2, "per-row": 3 * i + j}[layout]
+            rows.append({"prompt_id": f"p{i}", "row_index": ri, "model": m,
+                         "prompt": None if i == 2 else f"fix the code of prompt {i} ({m})",
+                         "task": None if i == 5 else f"t{i % 3}", "quality": float(rng.uniform()),
+                         "cost_usd": float(rng.uniform(0, 0.01)),
+                         "latency_ms": None if i == 8 else float(rng.uniform(100, 900))})
+    order = rng.permutation(len(rows))
+    return pa.Table.from_pylist([rows[k] for k in order])
+
+
+@pytest.mark.parametrize("layout", ["dense", "sparse", "shared", "per-row"])
+@pytest.mark.parametrize("privacy", ["full", "hash-only"])
+def test_store_pages_pivot_as_the_loader_does(tmp_path: Path, layout: str, privacy: str) -> None:
+    """Each page equals the polars pivot of its rows (prompts missing a model dropped, text and task of the last
+    model, NULLs as "" and NaN), in every layout, whether the log's layout is certified by recorded counts (full)
+    or checked page by page (hash-only records none)."""
+    from workbench.replay.loader import fullinfo_from_frame
+    from workbench.replay.store_pages import open_log, read_page
+    from workbench.store.outcomes import OutcomeSet, conform
+
+    with open_store(tmp_path / "s.duckdb", seed_samples=False, privacy=privacy) as store:
+        store.ingest([OutcomeSet("g", conform(_outcome_rows(layout), "test", log="g"), "test", "")])
+        assert bool(store.query("cue_set_of_log", log="g").height) == (privacy == "full" and layout != "shared"
+                                                                      and layout != "per-row")
+        for batch in (4, 1_000):
+            src = open_log(store, "g", batch)
+            got, want = [], []
+            for lo, hi in itertools.pairwise(src.bounds):
+                page = read_page(store, src, lo, hi)
+                rows = store.query("outcomes_page", log="g", lo=lo, hi=hi)
+                ref = fullinfo_from_frame("g", rows, models=src.models) if rows.height else None
+                if ref is None or ref.n == 0:
+                    assert page is None
+                    continue
+                assert page is not None
+                assert (list(page.prompt_ids), list(page.prompts), list(page.task_types)) == (
+                    list(ref.prompt_ids), list(ref.prompts), list(ref.task_types))
+                for field in ("quality", "cost", "latency"):
+                    np.testing.assert_array_equal(getattr(page, field), getattr(ref, field))
+                got += list(page.prompt_ids)
+                want += list(ref.prompt_ids)
+            if layout != "per-row":  # one prompt's rows on several row_index values may straddle pages
+                assert got == list(load_fullinfo(store, "g").prompt_ids)
+            assert "p1" not in got and "p4" not in got and "p7" not in got

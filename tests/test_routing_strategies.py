@@ -110,7 +110,11 @@ def test_retry_after_excludes_until_it_passes() -> None:
     r.kit.fleet.stats.observe("groq/llama-3.1-8b", failed)
     d = r.route(REQ, PROFILE)
     assert d.model == "openai/gpt-4o-mini" and "retry after 5.0s" in (d.candidates[0].excluded or "")
-    clock.advance(6)
+    clock.advance(4.96)  # under a second left: said in ms, never "0.0s" while the deployment is still excluded
+    assert "retry after 40 ms" in (r.route(REQ, PROFILE).candidates[0].excluded or "")
+    clock.advance(0.04 - 0.0005)
+    assert "retry after 1 ms" in (r.route(REQ, PROFILE).candidates[0].excluded or "")
+    clock.advance(1.0005)
     assert r.route(REQ, PROFILE).model == "groq/llama-3.1-8b"
 
 

@@ -76,8 +76,10 @@ class Workbench:
         self.config = resolve_config(config)
         # The session's clock also drives breaker cooldowns, so a fixed clock (tests, snapshots) fixes both.
         self.registry: PipelineRegistry = build_pipeline(self.config, seed=seed, clock=clock)
+        # The store counts this config's classifier cues in imported full-information logs, so replays under it
+        # classify from counts instead of scanning every prompt.
         self.store: TrajectoryStore = open_store(
-            resolve_db(db), read_only=read_only, privacy=self.config.store.privacy
+            resolve_db(db), read_only=read_only, privacy=self.config.store.privacy, routing=self.config.routing
         )
         self.session = Session(self.registry, None if self.store.read_only else self.store, clock=clock)
         # Learners resume from their newest saved state (policies table), checkpoint every N updates and on close.

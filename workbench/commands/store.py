@@ -49,11 +49,11 @@ def _open(args: argparse.Namespace, *, read_only: bool) -> Any:
     from workbench.api import resolve_config, resolve_db
     from workbench.store import default_db_path, open_store
 
-    privacy = resolve_config(getattr(args, "config", None)).store.privacy
+    config = resolve_config(getattr(args, "config", None))
     db = resolve_db(getattr(args, "db", None))
     if read_only and (db == ":memory:" or not Path(db or default_db_path()).expanduser().exists()):
         read_only = False
-    return open_store(db, read_only=read_only, privacy=privacy)
+    return open_store(db, read_only=read_only, privacy=config.store.privacy, routing=config.routing)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -122,7 +122,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return EXIT_OK
     import polars as pl
 
-    view = df.select("name", "kind", "rows", "trajectories", "prompts", "models", "source", "created_at")
+    view = df.select("name", "kind", "rows", "trajectories", "prompts", "models", "cue_prompts", "source",
+                     "created_at")
     with pl.Config(tbl_rows=-1, tbl_width_chars=160, fmt_str_lengths=48, tbl_hide_dataframe_shape=True):
         print(view)
     return EXIT_OK

@@ -8,6 +8,8 @@ adapter: the plan's background consolidation), and restarts the micro factors in
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -19,13 +21,15 @@ class LowRankLinear:
         self.rng = rng
         self.base = np.zeros((n, d))
         self.U = np.zeros((n, micro_rank))
+        self._v_scale = 1.0 / np.sqrt(micro_rank)
         self.V = self._fresh_v()
         self.W = self.base.copy()  # cache of base + U V^T: read on every decision
+        self._factor_slots = np.arange(n * micro_rank).reshape(n, micro_rank)  # flat position of each U entry
 
     def _fresh_v(self) -> np.ndarray:
         # LoRA-style start: U = 0 (no effect yet), V random; std 1/sqrt(r) makes |V^T x| ~ |x|, so a step of
         # rate lr moves the prediction by about lr x error (a normalised LMS step) from the first outcome on.
-        return self.rng.normal(0.0, 1.0 / np.sqrt(self.micro_rank), (self.d, self.micro_rank))
+        return self.rng.normal(0.0, self._v_scale, (self.d, self.micro_rank))
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         # Elementwise product summed along the feature axis (not a BLAS matvec), so `batch_scores` over many
@@ -49,23 +53,29 @@ class LowRankLinear:
         self.W = self.base + self.U @ self.V.T
 
     def batch_step(self, rows: np.ndarray, xs: np.ndarray, errors: np.ndarray, rates: np.ndarray,
-                   learning_rate: float) -> None:
+                   learning_rate: float, counts: np.ndarray | None = None) -> None:
         """A block of outcomes' MicroLoRA steps in one update, all taken at the block-start factors.
 
         Summing B normalised steps that all start from the same weights would overshoot (B outcomes of one model
         would move its prediction by B x rate x error); one after another they shrink the error geometrically
         instead. So each model's steps are averaged and scaled to what c sequential steps achieve on one
-        repeated request, 1 - (1 - rate)^c of the error. With one outcome this is `step` exactly.
+        repeated request, 1 - (1 - rate)^c of the error. With one outcome this is `step` exactly. `counts`: the
+        outcomes per row (`np.bincount(rows, minlength=n)`), when the caller has it already.
         """
         if rows.size == 1:
             self.step(int(rows[0]), xs[0], float(errors[0]), float(rates[0]))
             return
-        c = np.bincount(rows, minlength=self.n)[rows].astype(float)
+        per_row = np.bincount(rows, minlength=self.n) if counts is None else counts
         lr = min(max(learning_rate, 1e-12), 1.0)
-        weight = (1.0 - (1.0 - lr) ** c) / (lr * c)
+        # The scale per model, then per outcome: elementwise, so the same values as computing it per outcome.
+        c = np.maximum(per_row, 1).astype(float)  # rows without outcomes are never read
+        weight = ((1.0 - (1.0 - lr) ** c) / (lr * c))[rows]
         g = (weight * rates * errors)[:, None] * xs  # B x d
-        du = np.zeros_like(self.U)
-        np.add.at(du, rows, g @ self.V)
+        gv = g @ self.V
+        # Each row's summed gradient: bincount adds in input order from 0, the same sums as np.add.at into zeros
+        # (several times faster at these sizes).
+        du = np.bincount(self._factor_slots[rows].ravel(), gv.ravel(), minlength=self._factor_slots.size)
+        du = du.reshape(self.U.shape)
         dv = g.T @ self.U[rows]
         self.U += du
         self.V += dv
@@ -82,9 +92,10 @@ class LowRankLinear:
         if min(self.n, self.d) > self.base_rank:
             u, s, vt = np.linalg.svd(merged, full_matrices=False)
             merged = (u[:, : self.base_rank] * s[: self.base_rank]) @ vt[: self.base_rank]
-        moved = float(np.linalg.norm(merged - self.base))
+        step = (merged - self.base).ravel()
+        moved = math.sqrt(step.dot(step))  # what np.linalg.norm computes, without its checks (runs per block)
         self.base = merged
-        self.U = np.zeros_like(self.U)
+        self.U = np.zeros((self.n, self.micro_rank))
         self.V = self._fresh_v()
         self.W = self.base.copy()
         return moved

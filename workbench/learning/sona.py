@@ -156,19 +156,29 @@ class SonaLearner:
                        cost=0.0 if costs is None else float(costs[0]))
             return
         cfg = self.config
+        lin = self.lin
         u0 = self.updates
-        # The reward baseline after each outcome, in order (the first outcome ever sets it outright).
-        baselines = np.empty(b)
+        # The reward baseline after each outcome, in order (the first outcome ever sets it outright): a running
+        # mean is sequential, so a Python loop over floats, the same arithmetic as `learn`.
+        rs: list[float] = rewards.tolist()
         level = self.baseline
-        for k, r in enumerate(rewards.tolist()):
-            level = r if u0 + k == 0 else level + BASELINE_RATE * (r - level)
-            baselines[k] = level
-        before = np.concatenate([[self.baseline], baselines[:-1]])
-        errors = rewards - baselines - np.einsum("ij,ij->i", self.lin.W[rows], xs)
+        levels: list[float] = []
+        after = levels.append
+        if u0 == 0:
+            level = rs[0]
+            after(level)
+        rate = BASELINE_RATE
+        for r in rs[1:] if u0 == 0 else rs:
+            level = level + rate * (r - level)
+            after(level)
+        baselines = np.array(levels)
+        errors = rewards - baselines - np.einsum("ij,ij->i", lin.W[rows], xs)
         rates = cfg.learning_rate / np.maximum(np.einsum("ij,ij->i", xs, xs), 1e-9)
+        before = self.baseline
         self.baseline = float(level)
-        self.lin.batch_step(rows, xs, errors, rates, cfg.learning_rate)
-        anchored = np.zeros(b, dtype=bool)
+        per_row = np.bincount(rows, minlength=len(self.models))
+        lin.batch_step(rows, xs, errors, rates, cfg.learning_rate, per_row)
+        anchored_from = b  # outcomes from this one on have an anchor to be pulled towards
         ewc = self.ewc
         if ewc is not None:
             ewc.observe_batch(rows, xs, errors)
@@ -177,25 +187,32 @@ class SonaLearner:
             for k in fired:
                 ewc.boundary(self._before_shift(u0 + k))
             if had:
-                anchored[:] = True
+                anchored_from = 0
             elif fired:
-                anchored[fired[0] :] = True
-            steps = int(anchored.sum())
+                anchored_from = fired[0]
+            steps = b - anchored_from
             if steps and ewc.anchor is not None and ewc.config.penalty != 0.0:
-                a = np.clip(cfg.learning_rate * ewc.config.penalty * ewc.importance, 0.0, 1.0)
-                self.lin.pull_base((1.0 - (1.0 - a) ** steps) * (self.lin.W - ewc.anchor))
+                keep = ewc.kept_share(cfg.learning_rate)
+                lin.pull_base((1.0 - keep**steps) * (lin.W - ewc.anchor))
         if self.bank is not None and prompts is not None and self.embedder is not None:
             for k, prompt in enumerate(prompts):
                 self.bank.record(self.embedder.embed(prompt), int(rows[k]), float(rewards[k]),
                                  0.0 if costs is None else float(costs[k]))
-        self.counts += np.bincount(rows, minlength=len(self.models))
+        self.counts += per_row
         self.updates = u0 + b
-        changed = (errors != 0.0) | (baselines != before) | anchored
+        # Outcomes that changed something (see `learn`): every one with an active anchor; before it, those that
+        # moved a weight or the baseline, and the last one when the block consolidates.
         crossed = (u0 + b) // cfg.consolidate_every - u0 // cfg.consolidate_every
+        changed = b - anchored_from
+        if anchored_from:
+            head = slice(0, anchored_from)
+            moved = (errors[head] != 0.0) | (baselines[head] != np.append(before, baselines[: anchored_from - 1]))
+            if crossed and anchored_from == b:
+                moved[-1] = True
+            changed += int(np.count_nonzero(moved))
         if crossed:
             self.consolidate()
-            changed[-1] = True
-        self._version += int(changed.sum())
+        self._version += changed
         for hook in self.on_update:
             hook(self)
 

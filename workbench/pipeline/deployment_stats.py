@@ -91,7 +91,10 @@ class DeploymentStats:
 
     def rate_limit_reason(self, i: int, now: float, tokens: int) -> str:
         if self.retry_until[i] > now:
-            return f"rate limited: provider asked to retry after {self.retry_until[i] - now:.1f}s"
+            left = self.retry_until[i] - now
+            # Under a second, in ms: "0.0s" read as if the wait were over while the deployment was still excluded.
+            wait = f"{left:.1f}s" if left >= 1.0 else f"{max(1.0, left * 1000.0):.0f} ms"
+            return f"rate limited: provider asked to retry after {wait}"
         reqs, toks = self.usage(np.array([i]), now)
         if reqs[0] >= self.rpm[i]:
             return f"rate limit: {reqs[0]:.0f}/{self.rpm[i]:.0f} requests this minute"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +18,9 @@ from numpy.typing import NDArray
 from workbench.errors import BadInputError
 from workbench.replay.metrics import MeanCI, percentiles
 from workbench.replay.tally import Tally, task_codes
+
+if TYPE_CHECKING:
+    from workbench.replay.cue_features import CueColumns
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -37,9 +40,14 @@ class FullInfoLog:
     cost_derived: bool = False  # costs estimated from token counts and a price table, not logged
     # (strong, weak) of the whole log when this is one batch of it: a batch's own means must not decide that.
     strong_weak_of_log: tuple[int, int] | None = None
+    # Cue counts recorded with the log (cue_features.py): classification reads these instead of the prompt text.
+    cues: CueColumns | None = None
 
     def __post_init__(self) -> None:
         n, m = len(self.prompt_ids), len(self.models)
+        if self.cues is not None and self.cues.n != n:
+            raise BadInputError(f"full-information log '{self.name}': {self.cues.n} rows of cue counts for {n} "
+                                f"prompts")
         for name in ("quality", "cost", "latency"):
             arr = getattr(self, name)
             if arr.shape != (n, m):
@@ -68,6 +76,7 @@ class FullInfoLog:
             self.name, self.prompt_ids[start:stop], self.prompts[start:stop], self.models,
             self.quality[start:stop], self.cost[start:stop], self.latency[start:stop], self.task_types[start:stop],
             self.cost_derived, self.strong_weak() if len(self.models) == 2 else None,
+            None if self.cues is None else self.cues.slice(start, stop),
         )
 
     def strong_weak(self) -> tuple[int, int]:

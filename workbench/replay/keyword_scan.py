@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -236,6 +237,8 @@ class CueScan:
                     # The matcher's text for a phrase: its tokens joined by single spaces (lower-cased).
                     head = " ".join([self.patterns[p], *role.words[:-1]]) + " "
                     if want and role.star:
+                        # Rows where the phrase did not follow may end past the buffer: hash nothing there.
+                        last = np.where(found, last, last_start)
                         ident = _join_hash(head, _span_hash(data, last_start, last), last - last_start)
                     elif want:
                         ident = np.full(sel.size, _text_hash(head + role.words[-1]), dtype=np.uint64)
@@ -314,10 +317,13 @@ class KeywordScan:
         self._scalar = KeywordClassifier(keywords, default_task_type)
         self.cues = CueScan(keywords)
 
-    def classify(self, prompts: pl.Series | Sequence[str]) -> KeywordColumn:
+    def classify(self, prompts: pl.Series | Sequence[str], found: CueCounts | None = None) -> KeywordColumn:
+        """Task type per prompt; `found` is this scan's counts when they were recorded with the log (see
+        cue_features.py), so only the rows they leave unsettled are read."""
         s = prompts if isinstance(prompts, pl.Series) else pl.Series("prompt", list(prompts), dtype=pl.String)
         s = s.cast(pl.String).fill_null("")
-        found = self.cues.scan(s)
+        if found is None:
+            found = self.cues.scan(s)
         code, confidence = self.pick(found.counts)
         rows = np.flatnonzero(found.scalar)
         if rows.size:
@@ -330,24 +336,41 @@ class KeywordScan:
                 code[i], confidence[i] = got
         return KeywordColumn(self.names, code, confidence, int(rows.size))
 
-    def pick(self, counts: NDArray[np.int64]) -> tuple[NDArray[np.int16], FloatArray]:
+    def pick(self, counts: NDArray[np.integer[Any]]) -> tuple[NDArray[np.int16], FloatArray]:
         """`pick_task` per row of task-group hit counts: (code into `names`, confidence)."""
-        n = counts.shape[0]
+        n, groups = counts.shape
         code = np.full(n, self._default_code, dtype=np.int16)
         confidence = np.zeros(n)
-        if not counts.shape[1]:
+        if not groups:
             return code, confidence
-        best = counts.max(axis=1)
-        total = counts.sum(axis=1)
+        # Column by column (a handful of task types): reductions along a row of a few cells cost ~2x more.
+        best = counts[:, 0].astype(np.int64)
+        total = best.copy()
+        arg = np.zeros(n, dtype=np.int16)
+        for j in range(1, groups):
+            col = counts[:, j]
+            arg[col > best] = j  # strictly more: the first type with the most hits keeps it, as argmax does
+            np.maximum(best, col, out=best)
+            total += col
         hit = best > 0
         group_code = np.array([self.names.index(t) for t in self.groups], dtype=np.int16)
-        code[hit] = group_code[counts[hit].argmax(axis=1)]  # argmax: the first type with the most hits
+        code[hit] = group_code[arg[hit]]
         if hit.any():
             # Python's round(best / total, 4), as the scalar classifier computes it, once per distinct pair.
-            width = int(total.max()) + 1
-            keys, inverse = np.unique(best[hit] * width + total[hit], return_inverse=True)
-            values = [round((k // width) / (k % width), 4) for k in keys.tolist()]
-            confidence[hit] = np.array(values)[inverse]
+            b, t = best[hit], total[hit]
+            width = int(t.max()) + 1
+            key = b * width + t
+            if width * width <= 1 << 20:  # small counts (the usual case): a dense table, no sort
+                seen = np.zeros(width * width, dtype=bool)
+                seen[key] = True
+                table = np.zeros(width * width)
+                for k in np.flatnonzero(seen).tolist():
+                    table[k] = round((k // width) / (k % width), 4)
+                confidence[hit] = table[key]
+            else:
+                keys, inverse = np.unique(key, return_inverse=True)
+                values = [round((k // width) / (k % width), 4) for k in keys.tolist()]
+                confidence[hit] = np.array(values)[inverse]
         return code, confidence
 
 

@@ -22,6 +22,7 @@ from workbench.pipeline.build import PipelineRegistry
 from workbench.pipeline.classify import KeywordClassifier
 from workbench.pipeline.complexity import ComplexityAnalyzer
 from workbench.pipeline.features import REQUEST_DIM, request_features
+from workbench.replay.cue_features import CueColumns
 from workbench.replay.keyword_scan import CueScan, KeywordScan
 
 IntArray = NDArray[np.int64]
@@ -57,6 +58,7 @@ class ColumnProfiles:
     profile: IntArray  # code into the scan's ProfileTable
     tokens_in: IntArray
     scalar_rows: int
+    recorded: bool = False  # the cue counts came with the log (cue_features.py), not from scanning the text
 
 
 class ProfileScan:
@@ -85,14 +87,20 @@ class ProfileScan:
             cfg = next(iter(self._analyzers.values())).config
             cues |= {f"cue:{g}": w for g, w in cfg.cues.items()}
         self.cues = CueScan(cues)
+        self._groups = cues
         self._memo: dict[tuple[int, ...], int] = {}
         self._by_prompt: dict[str, tuple[int, int]] = {}
 
-    def scan(self, prompts: pl.Series) -> ColumnProfiles:
+    def scan(self, prompts: pl.Series, recorded: CueColumns | None = None) -> ColumnProfiles:
+        """Profiles of a prompt column; `recorded` are cue counts the log carries (used when they were recorded
+        for exactly these cue groups, instead of scanning the text)."""
         s = prompts.cast(pl.String).fill_null("")
         n = s.len()
         cue_groups = range(self._tasks, len(self.cues.groups)) if self._analyzers else range(0)
-        found = self.cues.scan(s, distinct=cue_groups, words=bool(self._analyzers))
+        found = recorded.select(self._groups, list(cue_groups)) if recorded is not None else None
+        used_recorded = found is not None
+        if found is None:
+            found = self.cues.scan(s, distinct=cue_groups, words=bool(self._analyzers))
         code, _ = self.keywords.pick(found.counts[:, : self._tasks])
         pipe = self.by_task[code]
         tokens = (s.str.len_chars().cast(pl.Int64) // 4 + 1 + MESSAGE_OVERHEAD).to_numpy().astype(np.int64)
@@ -126,7 +134,7 @@ class ProfileScan:
                     chosen, prof = self.registry.profile(ChatRequest.from_prompt(prompt))
                     got = self._by_prompt[prompt] = (index[id(chosen)], self.table.code(prof))
                 pipe[i], profile[i] = got
-        return ColumnProfiles(pipe, profile, tokens, int(rest.size))
+        return ColumnProfiles(pipe, profile, tokens, int(rest.size), used_recorded)
 
 def group_rows(parts: list[IntArray]) -> tuple[list[tuple[int, ...]], IntArray, IntArray]:
     """Distinct rows of the key columns (non-negative ints): (keys, first row of each, key index per row)."""

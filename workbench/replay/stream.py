@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
@@ -24,6 +25,8 @@ from numpy.typing import NDArray
 
 from workbench.errors import BadInputError
 from workbench.pipeline.build import build_pipeline
+from workbench.replay.cue_features import COLUMNS as CUE_COLUMNS
+from workbench.replay.cue_features import METADATA_KEY, CueColumns, CueSet, record, schema_problem
 from workbench.replay.engine import OfflineTransport, PolicySpec, Progress, ReplayCancelled
 from workbench.replay.fullinfo import (
     NO_OUTCOME,
@@ -35,6 +38,7 @@ from workbench.replay.fullinfo import (
     tally_result,
 )
 from workbench.replay.tally import Tally, TaskCodes, task_codes
+from workbench.replay.vectorised import prompt_column
 
 if TYPE_CHECKING:
     from workbench.store import TrajectoryStore
@@ -96,9 +100,11 @@ def wide_columns(model: str) -> list[str]:
     return [f"{f}:{model}" for f in WIDE_FIELDS]
 
 
-def write_wide_parquet(batches: Iterator[FullInfoLog], path: str | Path) -> int:
+def write_wide_parquet(batches: Iterator[FullInfoLog], path: str | Path, cues: CueSet | None = None) -> int:
     """Write batches as a wide full-information Parquet file (prompt_id, prompt, task, then quality/cost_usd/
-    latency_ms per model, named `field:model`). Returns the rows written."""
+    latency_ms per model, named `field:model`); with `cues`, each prompt's cue counts for that set beside them
+    (`cue.*` columns, the set in the schema metadata), so replays with a config of that set never scan the text.
+    Returns the rows written."""
     writer: pq.ParquetWriter | None = None
     rows = 0
     try:
@@ -110,9 +116,14 @@ def write_wide_parquet(batches: Iterator[FullInfoLog], path: str | Path) -> int:
             for j, m in enumerate(b.models):
                 for f, arr in zip(WIDE_FIELDS, (b.quality, b.cost, b.latency), strict=True):
                     cols[f"{f}:{m}"] = pa.array(np.ascontiguousarray(arr[:, j]))
+            if cues is not None:
+                held = b.cues if b.cues is not None and b.cues.cues == cues else None
+                cols |= (held or record(cues, prompt_column(b.prompts))).arrow_columns()
             table = pa.table(cols)
             if writer is None:
                 meta = {b"clawft.log": b.name.encode(), b"clawft.cost_derived": str(b.cost_derived).encode()}
+                if cues is not None:
+                    meta[METADATA_KEY] = cues.to_json().encode()
                 writer = pq.ParquetWriter(str(path), table.schema.with_metadata(meta))
             writer.write_table(table)
             rows += b.n
@@ -148,9 +159,18 @@ def source_from_parquet(path: str | Path, batch: int = BATCH_ROWS) -> FullInfoSo
     derived = kv.get(b"clawft.cost_derived", b"False") == b"True"
     n = meta.metadata.num_rows
 
+    # Recorded cue counts are read only when they are what the set they name says; otherwise replay scans the
+    # text (slower, same answers) and the source's note says why.
+    cues = CueSet.from_json(kv[METADATA_KEY]) if METADATA_KEY in kv else None
+    note = None
+    if METADATA_KEY in kv and cues is None:
+        note = "cue counts recorded under other rules or unreadable: prompts are classified from their text"
+    problem = schema_problem(cues, meta.schema_arrow) if cues is not None else None
+    if cues is not None and problem is not None:
+        note, cues = f"cue counts ignored ({problem}): prompts are classified from their text", None
     # Replay reads prompts, task types and outcomes; ids stay in the file (a batch numbers its rows instead).
     wanted = ["prompt", *(["task"] if "task" in names else []),
-              *(f"{f}:{m}" for f in WIDE_FIELDS for m in models)]
+              *(f"{f}:{m}" for f in WIDE_FIELDS for m in models), *(CUE_COLUMNS if cues else ())]
 
     def batches() -> Iterator[FullInfoLog]:
         # Stream the column chunks through a small buffer: with pre-buffering, Arrow keeps the byte ranges it has
@@ -159,12 +179,12 @@ def source_from_parquet(path: str | Path, batch: int = BATCH_ROWS) -> FullInfoSo
         first = 0
         try:
             for rb in f.iter_batches(batch_size=batch, columns=wanted):
-                yield _wide_batch(name, rb, models, derived, first)
+                yield _wide_batch(name, rb, models, derived, first, cues)
                 first += rb.num_rows
         finally:
             f.close()
 
-    return FullInfoSource(name, models, batches, n, derived)
+    return FullInfoSource(name, models, batches, n, derived, note)
 
 
 class RowIds(Sequence[str]):
@@ -191,7 +211,8 @@ class RowIds(Sequence[str]):
         return str(self.first + (i % self.n))
 
 
-def _wide_batch(name: str, rb: pa.RecordBatch, models: list[str], derived: bool, first: int) -> FullInfoLog:
+def _wide_batch(name: str, rb: pa.RecordBatch, models: list[str], derived: bool, first: int,
+                cues: CueSet | None = None) -> FullInfoLog:
     n = rb.num_rows
 
     def matrix(f: str) -> FloatArray:
@@ -207,40 +228,38 @@ def _wide_batch(name: str, rb: pa.RecordBatch, models: list[str], derived: bool,
     prompts = pl.Series("prompt", rb.column("prompt"))
     tasks = SeriesText(pl.Series("task", rb.column("task"))) if "task" in rb.schema.names else []
     return FullInfoLog(name, RowIds(first, n), SeriesText(prompts), list(models), matrix("quality"),
-                       matrix("cost_usd"), matrix("latency_ms"), tasks, derived)
+                       matrix("cost_usd"), matrix("latency_ms"), tasks, derived,
+                       cues=None if cues is None else CueColumns.from_batch(cues, rb))
 
 
 # -- the store: pages of the outcomes table ------------------------------------------------------------------------
 
 
-def source_from_store(store: TrajectoryStore, log: str, batch: int = BATCH_ROWS) -> FullInfoSource:
+def source_from_store(store: TrajectoryStore, log: str, batch: int = BATCH_ROWS, *, cues: bool = True,
+                      ) -> FullInfoSource:
     """A full-information log of the store, read in pages of `batch` row_index values (one prompt each in the
-    importers' layout), each pivoted to prompt x model; prompts missing a model's outcome are dropped, as
-    `load_fullinfo` drops them."""
-    from workbench.replay.loader import fullinfo_from_frame
+    importers' layout), each pivoted to prompt x model (replay/store_pages.py); prompts missing a model's outcome
+    are dropped, as `load_fullinfo` drops them. Pages carry the cue counts recorded with the log, if any (unless
+    `cues` is False: then replay classifies every prompt from its text)."""
+    from workbench.replay.store_pages import open_log, read_page
 
-    span = store.query("outcomes_span", log=log)
-    if span.is_empty() or not span["rows"][0]:
-        raise BadInputError(f"log '{log}' has no full-information outcomes; `clawft-workbench logs` lists the logs")
-    models = store.query("outcome_models", log=log)
-    model_list = [str(m) for m in models["model"].to_list()]
-    means = models["mean_quality"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    sw = (int(np.argmax(means)), 1 - int(np.argmax(means))) if len(model_list) == 2 else None
-    derived = bool(models["cost_derived"].any())
-    starts = [int(x) for x in store.query("outcome_pages", log=log, rows=batch)["start"].to_list()]
-    bounds = [*starts, int(span["last_row"][0]) + 1]
+    src = open_log(store, log, batch, cues=cues)
 
     def batches() -> Iterator[FullInfoLog]:
-        for lo, hi in itertools.pairwise(bounds):
-            page = store.query("outcomes_page", log=log, lo=lo, hi=hi)
-            if page.is_empty():
-                continue
-            part = fullinfo_from_frame(log, page, models=model_list)
-            if part.n:
-                yield FullInfoLog(part.name, part.prompt_ids, part.prompts, part.models, part.quality, part.cost,
-                                  part.latency, part.task_types, derived, sw)
+        # Page k+1 is read on a helper thread while the caller decides page k: DuckDB and numpy release the GIL,
+        # so reading and deciding overlap, and no more than two pages are held at once.
+        pages = list(itertools.pairwise(src.bounds))
+        with ThreadPoolExecutor(1, thread_name_prefix="store-pages") as pool:
+            ahead = pool.submit(read_page, store, src, *pages[0]) if pages else None
+            for k in range(len(pages)):
+                assert ahead is not None
+                part = ahead.result()
+                ahead = pool.submit(read_page, store, src, *pages[k + 1]) if k + 1 < len(pages) else None
+                if part is not None:
+                    yield part
 
-    return FullInfoSource(log, model_list, batches, int(span["rows"][0]) // max(1, len(model_list)), derived)
+    return FullInfoSource(log, list(src.models), batches, src.rows // max(1, len(src.models)), src.cost_derived,
+                          src.note)
 
 
 # -- replay --------------------------------------------------------------------------------------------------------
@@ -281,8 +300,10 @@ class _Policy:
             choice, pref = np.full(batch.n, self.column, dtype=np.int64), None
         self.tally.add(batch.quality, batch.cost, batch.latency, choice, tasks, pref)
 
-    def result(self, cost_derived: bool) -> PolicyResult:
+    def result(self, cost_derived: bool, source_note: str | None = None) -> PolicyResult:
         notes = (self.decider.paths(),) if self.decider is not None else ()
+        if self.decider is not None and source_note:
+            notes = (*notes, source_note)
         return tally_result(self.tally, notes, cost_derived=cost_derived)
 
 
@@ -321,7 +342,7 @@ def replay_source(
             progress(label, done, source.n or done)
     if policies is None:
         raise BadInputError(f"log '{source.name}' has no prompts with every model's outcome to replay")
-    return [p.result(source.cost_derived) for p in policies]
+    return [p.result(source.cost_derived, source.note) for p in policies]
 
 
 __all__ = [

@@ -38,8 +38,9 @@ from workbench.pipeline.complexity import ComplexityAnalyzer
 from workbench.pipeline.route import StaticRouter
 from workbench.pipeline.strategy_router import StrategyRouter
 from workbench.pipeline.tier_router import TierRouter
+from workbench.replay.cue_features import CueColumns
 from workbench.replay.fullinfo import NO_OUTCOME, FullInfoLog
-from workbench.replay.keyword_scan import KeywordScan
+from workbench.replay.keyword_scan import KeywordColumn, KeywordScan
 from workbench.replay.profile_scan import ProfileScan, ProfileTable, group_rows
 
 IntArray = NDArray[np.int64]
@@ -60,6 +61,7 @@ class BatchFeatures:
     task_names: list[str]
     tokens_in: NDArray[np.int32]  # int32 keeps a cached 10M-row log's features at 60 MB
     scalar_rows: int  # rows the scalar classifier decided (non-ASCII text, ambiguous keyword overlaps)
+    recorded: bool = False  # the cue counts came with the log (cue_features.py), not from scanning the text
 
     @property
     def nbytes(self) -> int:
@@ -67,7 +69,7 @@ class BatchFeatures:
 
 
 _cache: OrderedDict[tuple[str, str], BatchFeatures] = OrderedDict()
-_cache_stats = {"hits": 0, "misses": 0}
+_cache_stats = {"hits": 0, "misses": 0, "recorded": 0}
 
 
 def _content_digest(prompts: pl.Series) -> str:
@@ -97,13 +99,21 @@ def prompt_column(prompts: Sequence[str] | pl.Series) -> pl.Series:
     return s.cast(pl.String).fill_null("")
 
 
-def batch_features(registry: PipelineRegistry, prompts: Sequence[str] | pl.Series) -> BatchFeatures | None:
+def batch_features(
+    registry: PipelineRegistry, prompts: Sequence[str] | pl.Series, recorded: CueColumns | None = None,
+) -> BatchFeatures | None:
     """Task type and token count per prompt, cached by (classifier config, batch content); None when the registry's
-    classifier is not the keyword rule (then the caller classifies prompt by prompt)."""
+    classifier is not the keyword rule (then the caller classifies prompt by prompt). `recorded` are cue counts
+    the log carries: used when they were recorded for this config's keyword groups, instead of scanning the text."""
     finger = classifier_fingerprint(registry)
     if finger is None:
         return None
     s = prompt_column(prompts)
+    r = registry.config.routing
+    found = recorded.select({f"task:{t}": w for t, w in r.keywords.items()}) if recorded is not None else None
+    if found is not None:
+        _cache_stats["recorded"] += 1
+        return _features(KeywordScan(r.keywords, r.default_task_type).classify(s, found), s, recorded=True)
     key = (finger, _content_digest(s))
     hit = _cache.get(key)
     if hit is not None and hit.task.size == s.len():
@@ -111,15 +121,17 @@ def batch_features(registry: PipelineRegistry, prompts: Sequence[str] | pl.Serie
         _cache_stats["hits"] += 1
         return hit
     _cache_stats["misses"] += 1
-    r = registry.config.routing
-    col = KeywordScan(r.keywords, r.default_task_type).classify(s)
-    # request_tokens of a one-message request: len(prompt) // 4 + 1, plus the per-message overhead.
-    tokens = (s.str.len_chars().cast(pl.Int64) // 4 + 1 + MESSAGE_OVERHEAD).to_numpy().astype(np.int64)
-    features = BatchFeatures(col.code, col.names, tokens.astype(np.int32), col.scalar_rows)
+    features = _features(KeywordScan(r.keywords, r.default_task_type).classify(s), s)
     _cache[key] = features
     while sum(f.nbytes for f in _cache.values()) > CACHE_BYTES and len(_cache) > 1:
         _cache.popitem(last=False)
     return features
+
+
+def _features(col: KeywordColumn, s: pl.Series, *, recorded: bool = False) -> BatchFeatures:
+    # request_tokens of a one-message request: len(prompt) // 4 + 1, plus the per-message overhead.
+    tokens = (s.str.len_chars().cast(pl.Int64) // 4 + 1 + MESSAGE_OVERHEAD).to_numpy().astype(np.int32)
+    return BatchFeatures(col.code, col.names, tokens, col.scalar_rows, recorded)
 
 
 def cache_stats() -> dict[str, int]:
@@ -128,7 +140,7 @@ def cache_stats() -> dict[str, int]:
 
 def clear_cache() -> None:
     _cache.clear()
-    _cache_stats.update(hits=0, misses=0)
+    _cache_stats.update(hits=0, misses=0, recorded=0)
 
 
 # -- per-pipeline decision paths ------------------------------------------------------------------------------
@@ -181,6 +193,7 @@ class BatchDecider:
         self.keyword_rule = classifier_fingerprint(registry) is not None
         self.scalar_rows = 0  # classified by the scalar classifier (see BatchFeatures.scalar_rows)
         self.classified = 0  # rows classified (not served from the feature cache)
+        self.recorded_rows = 0  # rows classified from cue counts recorded with the log
         self.rows = 0
 
     # -- reporting ------------------------------------------------------------------------------------------
@@ -192,6 +205,9 @@ class BatchDecider:
         parts = []
         if vec:
             how = "keyword rule over the whole prompt column" if self.keyword_rule else "prompt by prompt"
+            if self.recorded_rows:
+                how = (f"keyword rule over cue counts recorded with the log for {self.recorded_rows:,} of "
+                       f"{self.rows:,} prompts")
             parts.append(f"decisions vectorised (one routed request per distinct key; classification {how}) for "
                          f"{', '.join(vec)}")
         if slow:
@@ -230,12 +246,14 @@ class BatchDecider:
         if self.keyword_rule and "tier" in self.kind:
             if self._profiles is None:
                 self._profiles = ProfileScan(self.registry)
-            found = self._profiles.scan(column)
+            found = self._profiles.scan(column, log.cues)
             self.scalar_rows += found.scalar_rows
+            self.recorded_rows += log.n if found.recorded else 0
             return found.pipeline, found.profile, found.tokens_in
-        features = batch_features(self.registry, column) if self.keyword_rule else None
+        features = batch_features(self.registry, column, log.cues) if self.keyword_rule else None
         if features is not None:
             self.scalar_rows += features.scalar_rows
+            self.recorded_rows += log.n if features.recorded else 0
             by_task = np.array([self._index[id(self.registry.for_task(t))] for t in features.task_names],
                                dtype=np.int64)
             return by_task[features.task], features.task.astype(np.int64), features.tokens_in.astype(np.int64)

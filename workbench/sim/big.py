@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from workbench.replay.cue_features import CueSet
 from workbench.replay.fullinfo import FullInfoLog
 from workbench.replay.loader import sample_fullinfo
 from workbench.replay.stream import BATCH_ROWS, SeriesText, write_wide_parquet
@@ -35,9 +36,10 @@ def distinct_batches(rows: int, batch: int = BATCH_ROWS, *, name: str = "bench-d
                           base.cost[src], base.latency[src], SeriesText(tasks.gather(src)), base.cost_derived)
 
 
-def write_distinct_log(path: str | Path, rows: int) -> int:
-    """Write `rows` distinct-prompt rows to `path` (wide Parquet); returns the rows written."""
-    return write_wide_parquet(distinct_batches(rows), path)
+def write_distinct_log(path: str | Path, rows: int, cues: CueSet | None = None) -> int:
+    """Write `rows` distinct-prompt rows to `path` (wide Parquet), with cue counts for `cues` when given; returns
+    the rows written."""
+    return write_wide_parquet(distinct_batches(rows), path, cues)
 
 
 __all__ = ["distinct_batches", "write_distinct_log"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import re
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +31,8 @@ from workbench.store.rows import row_to_trajectory
 from workbench.store.writer import BatchWriter, RejectedRow
 
 if TYPE_CHECKING:
+    from workbench.config import RoutingConfig
+    from workbench.replay.cue_features import CueSet
     from workbench.store.transfer import ImportReport, Readout
     from workbench.store.witness import VerifyReport
 
@@ -58,11 +62,15 @@ class TrajectoryStore:
         batch_size: int = 1000,
         flush_interval: float = 0.5,
         privacy: PrivacyMode = "full",
+        routing: RoutingConfig | None = None,
     ) -> None:
         self.path = path
         self.read_only = read_only
         self.notice = notice  # one line for the user when the store is not what they asked for (e.g. read-only)
         self.privacy: PrivacyMode = check_mode(privacy)  # applied to texts before they are stored
+        # Whose classifier cues are counted when a full-information log is imported (store/cues.py); None: the
+        # embedded default config's.
+        self.routing = routing
         self._con = con
         self._closed = False
         self._close_lock = threading.Lock()
@@ -248,6 +256,7 @@ class TrajectoryStore:
 
     def ingest(self, readouts: Sequence[Readout]) -> list[ImportReport]:
         """Write what importers read, all in one transaction: every row lands, or (on any error) none does."""
+        from workbench.store.cues import count_cues, write_cues
         from workbench.store.outcomes import OutcomeSet, insert_outcomes, with_privacy
         from workbench.store.transfer import ImportReport, TrajectorySet
 
@@ -264,8 +273,15 @@ class TrajectoryStore:
                 for item in items:
                     source = item.source
                     if isinstance(item, OutcomeSet):
-                        self._check_log_kind(cur, item.log, "full-information", source)
-                        insert_outcomes(cur, with_privacy(item.table, self.privacy))
+                        fresh = self._check_log_kind(cur, item.log, "full-information", source) == 0
+                        # Cue counts from the original texts (what privacy must not take from replay), counted on
+                        # a helper thread while DuckDB inserts the rows.
+                        with ThreadPoolExecutor(1, thread_name_prefix="cue-counts") as pool:
+                            counting = (pool.submit(count_cues, item.table, self.cue_set)
+                                        if fresh and self.cue_set is not None else None)
+                            insert_outcomes(cur, with_privacy(item.table, self.privacy))
+                            counted = counting.result() if counting is not None else None
+                        write_cues(cur, item.log, counted, self.cue_set, fresh=fresh, now=now)
                         self._register(cur, item.log, "full-information", source, now, item.notes)
                         rows = item.table.num_rows
                         reports.append(ImportReport(item.log, "full-information", rows, source, item.notes))
@@ -295,7 +311,8 @@ class TrajectoryStore:
                 raise
         return reports
 
-    def _check_log_kind(self, cur: duckdb.DuckDBPyConnection, log: str, kind: str, source: str) -> None:
+    def _check_log_kind(self, cur: duckdb.DuckDBPyConnection, log: str, kind: str, source: str) -> int:
+        """Refuse a log name held by another kind of log; returns the outcome rows the log already holds."""
         row = first_row(cur, "log_exists", {"log": log})
         trajectories, outcomes, existing = row if row else (0, 0, None)
         holds_other = outcomes if kind != "full-information" else trajectories
@@ -305,6 +322,14 @@ class TrajectoryStore:
                 f"{existing or ('full-information' if outcomes else 'trajectory')} log; "
                 "import under another --name"
             )
+        return int(outcomes)
+
+    @functools.cached_property
+    def cue_set(self) -> CueSet | None:
+        """The cue set recorded with full-information logs imported into this store (None under hash-only)."""
+        from workbench.store.cues import recording_set
+
+        return recording_set(self.routing, self.privacy)
 
     @staticmethod
     def _register(cur: duckdb.DuckDBPyConnection, log: str, kind: str, source: str, now: datetime, notes: str) -> None:
@@ -574,6 +599,7 @@ def open_store(
     flush_interval: float = 0.5,
     privacy: str = "full",
     seed_samples: bool | None = None,
+    routing: RoutingConfig | None = None,
 ) -> TrajectoryStore:
     """Open (creating if needed) the store at `path`; None means the default file, ":memory:" an in-memory store.
 
@@ -581,7 +607,9 @@ def open_store(
     when DuckDB allows it, and raises StoreError saying how to fix it when it does not. `privacy` (full | redacted
     | hash-only) is applied to prompts, messages and responses before they are stored. `seed_samples`: import the
     shipped sample_logs/ when this call creates the file; by default only for the default file (path None), so a
-    fresh install opens onto data.
+    fresh install opens onto data. `routing`: the config whose classifier cues are counted when a full-information
+    log is imported, so replays read counts instead of scanning prompts (store/cues.py); None: the embedded
+    default config's.
     """
     mode = check_mode(privacy)
     if path is None:
@@ -622,6 +650,7 @@ def open_store(
             batch_size=batch_size,
             flush_interval=flush_interval,
             privacy=mode,
+            routing=routing,
         )
     except BaseException:
         con.close()
