@@ -159,3 +159,35 @@ def test_pages_without_counts_and_sets_under_other_rules_read_the_text(tmp_path:
         assert source.note in replay_source(source, [spec], baselines=False)[0].notes
         with pytest.raises(BadInputError, match="no full-information outcomes"):
             source_from_store(store, "nothing")
+
+
+def test_whole_log_reads_carry_the_counts_into_tuning_shards(tmp_path: Path) -> None:
+    """`load_fullinfo` (replay, tune and curves over a store log) attaches the recorded counts matched by prompt id,
+    shards keep them, and decisions from them equal decisions from the text."""
+    from workbench.replay.engine import replay_fullinfo
+    from workbench.replay.fullinfo import FullInfoLog
+    from workbench.replay.loader import load_fullinfo
+    from workbench.replay.tune import shard
+
+    spec = PolicySpec("cost", config=_config("cost-based"))
+    with _sample_store(tmp_path) as store:
+        log = load_fullinfo(store, "sim-drift-full")
+    assert log.cues is not None and log.cues.n == log.n == 10_000
+    # Row i's counts are prompt i's, whatever order the store keeps them in.
+    cues = CueSet.of_routing(_config("cost-based").routing)
+    np.testing.assert_array_equal(log.cues.counts[:500], record(cues, prompt_column(log.prompts[:500])).counts)
+    part = shard(log, 4_000)
+    assert isinstance(part, FullInfoLog) and part.cues is not None and part.cues.n == 4_000
+    plain = FullInfoLog(part.name, part.prompt_ids, part.prompts, part.models, part.quality, part.cost, part.latency,
+                        part.task_types, part.cost_derived)
+    a, b = replay_fullinfo(part, [spec])[0], replay_fullinfo(plain, [spec])[0]
+    assert "recorded with the log for 4,000 of 4,000" in " ".join(a.notes)
+    assert (a.n, a.model_share, a.quality.mean) == (b.n, b.model_share, b.quality.mean)
+
+
+def test_whole_log_reads_without_counts_for_every_prompt_carry_none(tmp_path: Path) -> None:
+    from workbench.replay.loader import load_fullinfo
+
+    with open_store(tmp_path / "h.duckdb", seed_samples=False, privacy="hash-only") as store:
+        store.ingest([_outcomes(["fix the code", "write a poem"])])
+        assert load_fullinfo(store, "cues").cues is None  # hash-only records none

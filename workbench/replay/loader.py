@@ -57,7 +57,11 @@ def fullinfo_from_frame(name: str, df: pl.DataFrame, *, models: list[str] | None
 
 
 def load_fullinfo(store: TrajectoryStore, log: str) -> FullInfoLog:
-    return fullinfo_from_frame(log, store.outcomes(log))
+    """A whole full-information log of the store, carrying the cue counts recorded at import when every prompt has
+    them (so replay, tuning and curves over it classify from counts: replay/cue_features.py)."""
+    from workbench.replay.store_pages import with_recorded_cues
+
+    return with_recorded_cues(store, fullinfo_from_frame(log, store.outcomes(log)))
 
 
 def sample_fullinfo(log: str) -> FullInfoLog | None:

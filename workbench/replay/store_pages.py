@@ -20,6 +20,7 @@ When the log was imported with cue counts (store/cues.py) and every prompt of a 
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -221,7 +222,11 @@ def _page_cues(store: TrajectoryStore, src: StoreLog, lo: int, hi: int, place: _
     rows = place.rows_of(slot, complete)
     if rows is not None and (rows.min() < 0 or np.bincount(slot, minlength=place.n).max() > 1):
         return None
-    cues = src.cues
+    return _columns(src.cues, found, rows)
+
+
+def _columns(cues: CueSet, found: pl.DataFrame, rows: IntArray | None) -> CueColumns | None:
+    """Stored cue rows (counts, distinct_hits, words, scalar), taken in `rows` order (None: as they are)."""
     widths = {COUNTS: max(1, 2 * len(cues.groups)), DISTINCT: max(1, 2 * len(cues.distinct))}
     try:
         batch = pa.RecordBatch.from_pydict({
@@ -235,6 +240,26 @@ def _page_cues(store: TrajectoryStore, src: StoreLog, lo: int, hi: int, place: _
         return CueColumns.from_batch(cues, batch)
     except (pa.ArrowInvalid, ValueError):
         return None  # counts of another width than the set says: the text is the answer
+
+
+def with_recorded_cues(store: TrajectoryStore, log: FullInfoLog) -> FullInfoLog:
+    """`log` (a whole full-information log of the store, as `load_fullinfo` reads it) carrying its recorded cue
+    counts, matched by prompt id, when every prompt has exactly one; otherwise `log` as it is."""
+    found_set = store.query("cue_set_of_log", log=log.name)
+    cues, fingerprint, _ = _recorded_set(found_set)
+    if cues is None or not log.n:
+        return log
+    found = store.query("prompt_cues_of_log", log=log.name, fingerprint=fingerprint)
+    if found.height != log.n:
+        return log
+    order = pl.DataFrame({"prompt_id": pl.Series(list(log.prompt_ids), dtype=pl.String)}).with_row_index("_at")
+    placed = order.join(found.select(pl.col("prompt_id").cast(pl.String)).with_row_index("_row"), on="prompt_id",
+                        how="left", maintain_order="left")
+    rows = placed["_row"]
+    if rows.null_count() or rows.n_unique() != log.n:
+        return log
+    columns = _columns(cues, found, rows.cast(pl.Int64).to_numpy())
+    return log if columns is None else dataclasses.replace(log, cues=columns)
 
 
 def _pivoted_page(store: TrajectoryStore, src: StoreLog, lo: int, hi: int) -> FullInfoLog | None:
@@ -251,4 +276,4 @@ def _pivoted_page(store: TrajectoryStore, src: StoreLog, lo: int, hi: int) -> Fu
                        part.task_types, src.cost_derived, src.strong_weak)
 
 
-__all__ = ["StoreLog", "open_log", "read_page"]
+__all__ = ["StoreLog", "open_log", "read_page", "with_recorded_cues"]

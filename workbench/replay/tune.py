@@ -168,7 +168,8 @@ def shard(log: Log, n: int) -> Log:
         return log
     if isinstance(log, FullInfoLog):
         return FullInfoLog(log.name, log.prompt_ids[:n], log.prompts[:n], log.models, log.quality[:n],
-                           log.cost[:n], log.latency[:n], log.task_types[:n], log.cost_derived)
+                           log.cost[:n], log.latency[:n], log.task_types[:n], log.cost_derived,
+                           cues=None if log.cues is None else log.cues.slice(0, n))
     return BanditLog(log.name, log.prompts[:n], log.task_types[:n], log.models, log.action[:n],
                      log.propensity[:n], log.quality[:n], log.cost[:n], log.latency[:n], log.failed[:n],
                      log.fallback[:n])
