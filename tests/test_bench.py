@@ -87,3 +87,18 @@ def test_a_section_that_overruns_is_reported_and_its_figures_carry_the_error(
     assert "did not finish within" in result["sections"]["learning"]["error"]
     fig = result["learning_update_us_p50"]
     assert fig["value"] is None and fig["met"] is False and "did not finish" in fig["error"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="VmHWM is read from Linux's /proc")
+def test_rss_figure_is_the_childs_own_not_its_parents() -> None:
+    """ru_maxrss survives execve on Linux: a child spawned by a large process would report the parent's peak. The
+    replay RSS figure reads the child's own high-water mark instead."""
+    import numpy as np
+
+    held = np.ones(400 * 2**20 // 8)  # ~400 MB resident in this (the parent) process
+    code = ("import json, resource; from workbench.bench.replay import own_peak_rss_mb; "
+            "print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, own_peak_rss_mb()]))")
+    _inherited, own = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                check=True).stdout)
+    assert held.sum() > 0
+    assert own < 300  # the child's own (~130 MB here), whatever ru_maxrss says (~430 MB on this machine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -227,3 +228,28 @@ def test_store_pages_pivot_as_the_loader_does(tmp_path: Path, layout: str, priva
             if layout != "per-row":  # one prompt's rows on several row_index values may straddle pages
                 assert got == list(load_fullinfo(store, "g").prompt_ids)
             assert "p1" not in got and "p4" not in got and "p7" not in got
+
+
+def test_read_ahead_keeps_order_stops_early_and_passes_errors_on() -> None:
+    from workbench.replay.stream import read_ahead
+
+    log = sample_fullinfo("sim-drift-full")
+    assert log is not None
+    parts = [log.slice(i, i + 1_000) for i in range(0, 5_000, 1_000)]
+    read: list[int] = []
+
+    def source(fail_at: int | None = None) -> Iterator[FullInfoLog]:
+        for i, p in enumerate(parts):
+            if i == fail_at:
+                raise OSError("disk gone")
+            read.append(i)
+            yield p
+
+    assert [p.prompt_ids[0] for p in read_ahead(source())] == [p.prompt_ids[0] for p in parts]
+    read.clear()
+    it = read_ahead(source())
+    next(it)
+    it.close()  # the caller stops after one batch: at most one more was read, and the generator is closed
+    assert read in ([0], [0, 1])
+    with pytest.raises(OSError, match="disk gone"):
+        list(read_ahead(source(fail_at=3)))

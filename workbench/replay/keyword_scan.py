@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from workbench.domain import ChatRequest
 from workbench.pipeline import classify
 from workbench.pipeline.classify import KeywordClassifier
+from workbench.replay.columns import text_column
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -163,7 +164,7 @@ class CueScan:
              ) -> CueCounts:
         """Hit counts per (row, group); distinct hit texts for the groups listed in `distinct`; tokens per row."""
         s = prompts if isinstance(prompts, pl.Series) else pl.Series("prompt", list(prompts), dtype=pl.String)
-        s = s.cast(pl.String).fill_null("")
+        s = text_column(s)
         n = s.len()
         g = len(self.groups)
         counts = np.zeros((n, g), dtype=np.int64)
@@ -321,7 +322,7 @@ class KeywordScan:
         """Task type per prompt; `found` is this scan's counts when they were recorded with the log (see
         cue_features.py), so only the rows they leave unsettled are read."""
         s = prompts if isinstance(prompts, pl.Series) else pl.Series("prompt", list(prompts), dtype=pl.String)
-        s = s.cast(pl.String).fill_null("")
+        s = text_column(s)
         if found is None:
             found = self.cues.scan(s)
         code, confidence = self.pick(found.counts)

@@ -22,12 +22,12 @@ from workbench.pipeline.build import PipelineRegistry
 from workbench.pipeline.classify import KeywordClassifier
 from workbench.pipeline.complexity import ComplexityAnalyzer
 from workbench.pipeline.features import REQUEST_DIM, request_features
+from workbench.replay.columns import prompt_tokens, text_column
 from workbench.replay.cue_features import CueColumns
 from workbench.replay.keyword_scan import CueScan, KeywordScan
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-MESSAGE_OVERHEAD = 4  # context.message_tokens: estimate_tokens(content) + 4 per message
 
 
 @dataclass
@@ -94,7 +94,7 @@ class ProfileScan:
     def scan(self, prompts: pl.Series, recorded: CueColumns | None = None) -> ColumnProfiles:
         """Profiles of a prompt column; `recorded` are cue counts the log carries (used when they were recorded
         for exactly these cue groups, instead of scanning the text)."""
-        s = prompts.cast(pl.String).fill_null("")
+        s = text_column(prompts)
         n = s.len()
         cue_groups = range(self._tasks, len(self.cues.groups)) if self._analyzers else range(0)
         found = recorded.select(self._groups, list(cue_groups)) if recorded is not None else None
@@ -103,7 +103,7 @@ class ProfileScan:
             found = self.cues.scan(s, distinct=cue_groups, words=bool(self._analyzers))
         code, _ = self.keywords.pick(found.counts[:, : self._tasks])
         pipe = self.by_task[code]
-        tokens = (s.str.len_chars().cast(pl.Int64) // 4 + 1 + MESSAGE_OVERHEAD).to_numpy().astype(np.int64)
+        tokens = prompt_tokens(s)
         profile = np.empty(n, dtype=np.int64)
         settled = ~found.scalar
         for k in range(len(self.pipelines)):

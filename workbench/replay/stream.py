@@ -9,6 +9,7 @@ plus what the metrics must keep (8 bytes a row per policy for exact latency perc
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from numpy.typing import NDArray
 
 from workbench.errors import BadInputError
 from workbench.pipeline.build import build_pipeline
+from workbench.replay.columns import text_column
 from workbench.replay.cue_features import COLUMNS as CUE_COLUMNS
 from workbench.replay.cue_features import METADATA_KEY, CueColumns, CueSet, record, schema_problem
 from workbench.replay.engine import OfflineTransport, PolicySpec, Progress, ReplayCancelled
@@ -53,7 +55,7 @@ class SeriesText(Sequence[str]):
     """A polars string column read as a sequence of str, so a batch never copies its prompts into Python."""
 
     def __init__(self, series: pl.Series) -> None:
-        self.series = series.cast(pl.String).fill_null("")
+        self.series = text_column(series)
 
     def __len__(self) -> int:
         return self.series.len()
@@ -172,7 +174,7 @@ def source_from_parquet(path: str | Path, batch: int = BATCH_ROWS) -> FullInfoSo
     wanted = ["prompt", *(["task"] if "task" in names else []),
               *(f"{f}:{m}" for f in WIDE_FIELDS for m in models), *(CUE_COLUMNS if cues else ())]
 
-    def batches() -> Iterator[FullInfoLog]:
+    def read() -> Iterator[FullInfoLog]:
         # Stream the column chunks through a small buffer: with pre-buffering, Arrow keeps the byte ranges it has
         # read cached, and a long log's whole file ends up resident.
         f = pq.ParquetFile(str(p), buffer_size=1 << 20, pre_buffer=False)
@@ -184,7 +186,32 @@ def source_from_parquet(path: str | Path, batch: int = BATCH_ROWS) -> FullInfoSo
         finally:
             f.close()
 
+    def batches() -> Iterator[FullInfoLog]:
+        return read_ahead(read())
+
     return FullInfoSource(name, models, batches, n, derived, note)
+
+
+def read_ahead(batches: Iterator[FullInfoLog]) -> Iterator[FullInfoLog]:
+    """`batches`, with the next one read on a helper thread while the caller works on the current one: decoding
+    (Arrow) and the outcome-matrix copies (numpy) release the GIL, so reading overlaps deciding on a second core.
+    At most one batch is read ahead; closing the iterator early stops the reading."""
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+        ahead = pool.submit(next, batches, None)
+        try:
+            while True:
+                part = ahead.result()
+                if part is None:
+                    return
+                ahead = pool.submit(next, batches, None)
+                yield part
+        finally:
+            ahead.cancel()
+            with contextlib.suppress(Exception):
+                ahead.result()  # the reader is done with the file before it closes
+            closer = getattr(batches, "close", None)
+            if closer is not None:
+                closer()
 
 
 class RowIds(Sequence[str]):

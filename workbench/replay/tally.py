@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from workbench.replay.columns import text_column
 from workbench.replay.metrics import Z95 as _Z95
 from workbench.replay.metrics import MeanCI, aiq, apgr, cpt, percentiles, strong_call_curve_from
 
@@ -208,7 +209,7 @@ def task_codes(task_types: Sequence[str]) -> TaskCodes | None:
         return None
     held = getattr(task_types, "series", None)  # a batch read from Arrow keeps its column: no Python strings
     column = held if isinstance(held, pl.Series) else pl.Series("task", list(task_types), dtype=pl.String)
-    column = column.cast(pl.String).fill_null("")
+    column = text_column(column)
     names = column.unique().sort().to_list()
     codes = column.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
     return names, codes

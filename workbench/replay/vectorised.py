@@ -38,6 +38,7 @@ from workbench.pipeline.complexity import ComplexityAnalyzer
 from workbench.pipeline.route import StaticRouter
 from workbench.pipeline.strategy_router import StrategyRouter
 from workbench.pipeline.tier_router import TierRouter
+from workbench.replay.columns import prompt_tokens, text_column
 from workbench.replay.cue_features import CueColumns
 from workbench.replay.fullinfo import NO_OUTCOME, FullInfoLog
 from workbench.replay.keyword_scan import KeywordColumn, KeywordScan
@@ -50,7 +51,6 @@ STATELESS_STRATEGIES = frozenset(
     {"cost-based", "usage-based", "latency-based", "least-busy", "simple-shuffle", "rate-limit-aware"}
 )
 CACHE_BYTES = 512 * 1024 * 1024  # cached per-row features kept across replays (~6 bytes a row)
-MESSAGE_OVERHEAD = 4  # context.message_tokens: estimate_tokens(content) + 4 per message
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def prompt_column(prompts: Sequence[str] | pl.Series) -> pl.Series:
         s = held
     else:
         s = pl.Series("prompt", list(prompts), dtype=pl.String)
-    return s.cast(pl.String).fill_null("")
+    return text_column(s)
 
 
 def batch_features(
@@ -130,7 +130,7 @@ def batch_features(
 
 def _features(col: KeywordColumn, s: pl.Series, *, recorded: bool = False) -> BatchFeatures:
     # request_tokens of a one-message request: len(prompt) // 4 + 1, plus the per-message overhead.
-    tokens = (s.str.len_chars().cast(pl.Int64) // 4 + 1 + MESSAGE_OVERHEAD).to_numpy().astype(np.int32)
+    tokens = prompt_tokens(s).astype(np.int32)
     return BatchFeatures(col.code, col.names, tokens, col.scalar_rows, recorded)
 
 
@@ -268,7 +268,7 @@ class BatchDecider:
                 pipeline, profile = self.registry.profile(ChatRequest.from_prompt(prompt))
                 got = seen[prompt] = (self._index[id(pipeline)], self._table.code(profile))
             pipe[i], code[i] = got
-        tokens = (column.str.len_chars().cast(pl.Int64) // 4 + 1 + MESSAGE_OVERHEAD).to_numpy().astype(np.int64)
+        tokens = prompt_tokens(column)
         return pipe, code, tokens
 
     def memoised(
