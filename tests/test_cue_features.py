@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench.config import WorkbenchConfig, parse_config
+from workbench.config import WorkbenchConfig
 from workbench.pipeline.build import build_pipeline
 from workbench.replay.batched_curves import curve_batched
 from workbench.replay.cue_features import METADATA_KEY, CueSet, record
@@ -26,22 +26,14 @@ from workbench.replay.loader import sample_fullinfo
 from workbench.replay.stream import replay_source, source_from_parquet, write_wide_parquet
 from workbench.replay.tune import shard
 from workbench.replay.vectorised import BatchDecider, clear_cache
-from workbench.sim.traffic import sim_config_dict
+from workbench.sim.traffic import one_router_config
 
 ODD_PROMPTS = ["café: write a poem", "Ünïcode summarize the code", "", "tl;dr: classify this", "TL;DR tl;drx",
                "look,  up the literature... lookup", "debug_this debug-this DEBUG this", "step by step, step-by-step"]
 
 
 def _config(router: str, **routing: Any) -> WorkbenchConfig:
-    data = sim_config_dict()
-    data["routing"]["exploration"] = {"mode": "off"}
-    data["routing"].update(routing)
-    data["transport"] = {}
-    for p in data["pipelines"].values():
-        p["router"] = router
-        if router == "tier":
-            p["classifier"] = "complexity"
-    return parse_config(data, "test")
+    return one_router_config(router, routing=routing)
 
 
 @pytest.fixture(scope="module")
@@ -133,13 +125,7 @@ def test_learning_curves_equal_with_recorded_counts(log: FullInfoLog) -> None:
 
 
 def _sona() -> WorkbenchConfig:
-    data = sim_config_dict()
-    data["routing"]["exploration"] = {"mode": "off"}
-    data["transport"] = {}
-    for p in data["pipelines"].values():
-        p["router"] = "sona"
-        p["learner"] = "sona"
-    return parse_config(data, "test")
+    return one_router_config("sona", learner="sona")
 
 
 WORDS = ["code", "debug", "debugging", "fix", "explain", "why", "look", "up", "the", "race", "condition", "poem",

@@ -9,13 +9,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from workbench.config import parse_config
 from workbench.pipeline.build import build_pipeline
 from workbench.replay.cue_features import CueSet, record
 from workbench.replay.engine import OfflineTransport, PolicySpec
 from workbench.replay.stream import replay_source, source_from_store
 from workbench.replay.vectorised import BatchDecider, prompt_column
-from workbench.sim.traffic import sim_config_dict
+from workbench.sim.traffic import one_router_config
 from workbench.store import open_store
 from workbench.store.outcomes import OutcomeSet, conform
 from workbench.store.samples import sample_files
@@ -24,14 +23,7 @@ MODELS = ("m-a", "m-b", "m-c")
 
 
 def _config(router: str, **routing: Any) -> Any:
-    data = sim_config_dict()
-    data["routing"] = {"exploration": {"mode": "off"}, **routing}
-    data["transport"] = {}
-    for p in data["pipelines"].values():
-        p["router"] = router
-        if router == "tier":
-            p["classifier"] = "complexity"
-    return parse_config(data, f"test:{router}")
+    return one_router_config(router, routing=routing)
 
 
 def _outcomes(prompts: list[str], log: str = "cues") -> OutcomeSet:

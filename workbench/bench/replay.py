@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from workbench.bench.figures import at_least, at_most
-from workbench.config import WorkbenchConfig, parse_config
+from workbench.config import WorkbenchConfig
 from workbench.replay.batched_curves import DEFAULT_BLOCK, curve_batched
 from workbench.replay.cue_features import CueColumns, CueSet, record
 from workbench.replay.curves import curve_fullinfo
@@ -47,7 +47,7 @@ from workbench.replay.stream import replay_source, source_from_parquet
 from workbench.replay.tune import shard
 from workbench.replay.vectorised import clear_cache
 from workbench.sim.big import write_distinct_log
-from workbench.sim.traffic import FULL_LOG, sim_config_dict
+from workbench.sim.traffic import FULL_LOG, one_router_config
 
 STATELESS_GOAL = 2_000_000.0
 LEARNING_GOAL = 100_000.0
@@ -56,13 +56,7 @@ RSS_GOAL_MB = 1024.0
 
 def config(router: str, **pipeline: Any) -> WorkbenchConfig:
     """The simulated fleet's config with every task type on `router`, exploration off, no outage schedule."""
-    data = sim_config_dict()
-    data["routing"]["exploration"] = {"mode": "off"}
-    data["transport"] = {}
-    for p in data["pipelines"].values():
-        p["router"] = router
-        p.update(pipeline)
-    return parse_config(data, f"bench:{router}")
+    return one_router_config(router, **pipeline)
 
 
 def _rate(rows: int, seconds: float) -> float:

@@ -65,6 +65,19 @@ def sim_config_dict(epsilon: float = 0.2, seed: int = 0) -> dict[str, Any]:
     }
 
 
+def one_router_config(router: str, *, routing: dict[str, Any] | None = None, **pipeline: Any) -> WorkbenchConfig:
+    """The simulated fleet's config with every task type on `router` (plus any `pipeline` settings), exploration
+    off, no outage schedule, `routing` merged over its routing section: what replay benchmarks and tests compare."""
+    data = sim_config_dict()
+    data["routing"]["exploration"] = {"mode": "off"}
+    data["routing"].update(routing or {})
+    data["transport"] = {}
+    for p in data["pipelines"].values():
+        p["router"] = router
+        p.update(pipeline)
+    return parse_config(data, f"one router: {router}")
+
+
 def sim_config(epsilon: float = 0.2, seed: int = 0) -> WorkbenchConfig:
     return parse_config(sim_config_dict(epsilon, seed), "workbench.sim.traffic.sim_config")
 
