@@ -179,3 +179,20 @@ def test_a_star_phrase_head_at_the_very_end_of_a_column_is_counted_safely() -> N
     kept = [n for n in cues.names if n in cues.distinct].index("cue:tools")
     assert (got.counts[0, tools], got.distinct[0, kept]) == (1, 1)  # 'api call*' followed
     assert (got.counts[1, tools], got.distinct[1, kept]) == (0, 0)  # a head alone is no hit
+
+
+def test_a_column_scanned_in_two_halves_counts_as_one(monkeypatch: pytest.MonkeyPatch, log: FullInfoLog) -> None:
+    from workbench.replay import keyword_scan
+
+    cues = CueSet.of_routing(_config("static").routing)
+    groups = dict(cues.groups)
+    distinct = [i for i, n in enumerate(cues.names) if n in cues.distinct]
+    prompts = pl.Series([*ODD_PROMPTS, *list(log.prompts)[:301], "make an api call", "API"])
+    whole = CueScan(groups).scan(prompts, distinct=distinct, words=True)
+    monkeypatch.setattr(keyword_scan, "PARALLEL_ROWS", 8)
+    monkeypatch.setattr(keyword_scan, "_CORES", 2)
+    halves = CueScan(groups).scan(prompts, distinct=distinct, words=True)
+    for a, b in ((whole.counts, halves.counts), (whole.distinct, halves.distinct), (whole.words, halves.words),
+                 (whole.scalar, halves.scalar)):
+        np.testing.assert_array_equal(a, b)
+    assert whole.scalar.any() and whole.counts.sum() > 0  # the column exercises both paths

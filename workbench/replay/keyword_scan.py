@@ -18,7 +18,9 @@ cue. `KeywordColumn.scalar_rows` says how many took that path.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,9 @@ for _b in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-":
 _LOWER = np.arange(256, dtype=np.uint8)
 _LOWER[65:91] += 32
 
+# Columns at least this long are scanned as two halves on two threads (below it, thread start-up is not repaid).
+PARALLEL_ROWS = 16_384
+_CORES = os.cpu_count() or 1
 # Role kinds of a pattern (one pattern string can play several).
 EXACT, STEM, PHRASE, ODD, ODD_STAR, TRIGGER = range(6)
 # Order of hits starting at one token within a group, as the matcher tries them: phrases (their own order) first.
@@ -162,14 +167,31 @@ class CueScan:
 
     def scan(self, prompts: pl.Series | Sequence[str], *, distinct: Sequence[int] = (), words: bool = False,
              ) -> CueCounts:
-        """Hit counts per (row, group); distinct hit texts for the groups listed in `distinct`; tokens per row."""
+        """Hit counts per (row, group); distinct hit texts for the groups listed in `distinct`; tokens per row.
+
+        A long column is scanned as two halves on two threads: the Aho-Corasick pass (polars) and most of the
+        numpy bookkeeping release the GIL, so a second core cuts a batch's scan by ~1/3 (rows are independent)."""
         s = prompts if isinstance(prompts, pl.Series) else pl.Series("prompt", list(prompts), dtype=pl.String)
         s = text_column(s)
         n = s.len()
+        if n < PARALLEL_ROWS or _CORES < 2:
+            return self._scan(s, frozenset(distinct), words)
+        half = n // 2
+        with ThreadPoolExecutor(2, thread_name_prefix="cue-scan") as pool:
+            a, b = pool.map(lambda part: self._scan(part, frozenset(distinct), words),
+                            [s.slice(0, half), s.slice(half, n - half)])
+        return CueCounts(
+            np.concatenate([a.counts, b.counts]),
+            None if a.distinct is None or b.distinct is None else np.concatenate([a.distinct, b.distinct]),
+            None if a.words is None or b.words is None else np.concatenate([a.words, b.words]),
+            np.concatenate([a.scalar, b.scalar]),
+        )
+
+    def _scan(self, s: pl.Series, want: frozenset[int], words: bool) -> CueCounts:
+        n = s.len()
         g = len(self.groups)
         counts = np.zeros((n, g), dtype=np.int64)
-        uniq = np.zeros((n, g), dtype=np.int64) if distinct else None
-        self._want = frozenset(distinct)
+        uniq = np.zeros((n, g), dtype=np.int64) if want else None
         scalar = (s.str.len_bytes() != s.str.len_chars()).to_numpy()  # non-ASCII text: the scalar classifier
         if not self.usable:
             scalar[:] = True
@@ -179,11 +201,11 @@ class CueScan:
             if words:
                 n_words = _token_counts(data, offsets)
             if self.patterns and self.usable:
-                self._count(s, data, offsets, counts, uniq, scalar)
+                self._count(s, data, offsets, counts, uniq, scalar, want)
         return CueCounts(counts, uniq, n_words, scalar)
 
     def _count(self, s: pl.Series, data: NDArray[np.uint8], offsets: IntArray, counts: NDArray[np.int64],
-               uniq: NDArray[np.int64] | None, scalar: BoolArray) -> None:
+               uniq: NDArray[np.int64] | None, scalar: BoolArray, wanted: frozenset[int]) -> None:
         n = s.len()
         frame = pl.DataFrame({"p": s}).select(
             pos=pl.col("p").str.find_many(self.patterns, ascii_case_insensitive=True, overlapping=True),
@@ -224,7 +246,7 @@ class CueScan:
                 if sel.size == 0:
                     continue
                 st, rend = start[sel], row_end[sel]
-                want = not self._want.isdisjoint(role.groups)  # hit texts are only compared where asked
+                want = not wanted.isdisjoint(role.groups)  # hit texts are only compared where asked
                 if role.kind == EXACT:
                     ident = np.full(sel.size, _text_hash(self.patterns[p]), dtype=np.uint64) if want else none
                     free.add(row[sel], role.groups[0], st, end[sel], _RANK_EXACT, ident)
