@@ -464,14 +464,18 @@ def _join_hash(head: str, tail: NDArray[np.uint64], tail_len: IntArray) -> NDArr
 
 def _token_counts(data: NDArray[np.uint8], offsets: IntArray) -> IntArray:
     """Tokens (`[A-Za-z0-9_-]+` runs) per row of ASCII text: what the matcher's token list is long."""
-    tok = _IS_TOKEN[data[: int(offsets[-1])]] if offsets[-1] else np.zeros(0, dtype=bool)
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    if hi <= lo:
+        return np.zeros(offsets.size - 1, dtype=np.int64)
+    tok = _IS_TOKEN[data[lo:hi]]
     starts = tok.copy()
     starts[1:] &= ~tok[:-1]
-    first = offsets[:-1][offsets[:-1] < tok.size]
+    first = offsets[:-1][offsets[1:] > offsets[:-1]] - lo
     starts[first] = tok[first]  # a row's first byte starts a token whatever the previous row ended with
-    at = np.flatnonzero(starts)
-    rows = np.searchsorted(offsets, at, side="right") - 1
-    out: IntArray = np.bincount(rows, minlength=offsets.size - 1).astype(np.int64)
+    # Token starts before each row boundary, differenced: one pass over the bytes, no search per token.
+    before = np.zeros(starts.size + 1, dtype=np.int64)
+    np.cumsum(starts, out=before[1:])
+    out: IntArray = before[offsets[1:] - lo] - before[offsets[:-1] - lo]
     return out
 
 
