@@ -272,18 +272,15 @@ def source_from_store(store: TrajectoryStore, log: str, batch: int = BATCH_ROWS,
 
     src = open_log(store, log, batch, cues=cues)
 
+    def pages() -> Iterator[FullInfoLog]:
+        for lo, hi in itertools.pairwise(src.bounds):
+            part = read_page(store, src, lo, hi)
+            if part is not None:
+                yield part
+
     def batches() -> Iterator[FullInfoLog]:
-        # Page k+1 is read on a helper thread while the caller decides page k: DuckDB and numpy release the GIL,
-        # so reading and deciding overlap, and no more than two pages are held at once.
-        pages = list(itertools.pairwise(src.bounds))
-        with ThreadPoolExecutor(1, thread_name_prefix="store-pages") as pool:
-            ahead = pool.submit(read_page, store, src, *pages[0]) if pages else None
-            for k in range(len(pages)):
-                assert ahead is not None
-                part = ahead.result()
-                ahead = pool.submit(read_page, store, src, *pages[k + 1]) if k + 1 < len(pages) else None
-                if part is not None:
-                    yield part
+        # Page k+1 is read while the caller decides page k (DuckDB and numpy release the GIL).
+        return read_ahead(pages())
 
     return FullInfoSource(log, list(src.models), batches, src.rows // max(1, len(src.models)), src.cost_derived,
                           src.note)

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from workbench.config import RoutingConfig
 from workbench.domain import ChatRequest, RoutingDecision
 from workbench.pipeline.build import Pipeline, PipelineRegistry
 from workbench.pipeline.classify import KeywordClassifier
@@ -113,7 +114,7 @@ def batch_features(
     found = recorded.select({f"task:{t}": w for t, w in r.keywords.items()}) if recorded is not None else None
     if found is not None:
         _cache_stats["recorded"] += 1
-        return _features(KeywordScan(r.keywords, r.default_task_type).classify(s, found), s, recorded=True)
+        return _features(_keyword_scan(finger, r).classify(s, found), s, recorded=True)
     key = (finger, _content_digest(s))
     hit = _cache.get(key)
     if hit is not None and hit.task.size == s.len():
@@ -121,11 +122,22 @@ def batch_features(
         _cache_stats["hits"] += 1
         return hit
     _cache_stats["misses"] += 1
-    features = _features(KeywordScan(r.keywords, r.default_task_type).classify(s), s)
+    features = _features(_keyword_scan(finger, r).classify(s), s)
     _cache[key] = features
     while sum(f.nbytes for f in _cache.values()) > CACHE_BYTES and len(_cache) > 1:
         _cache.popitem(last=False)
     return features
+
+
+_scans: dict[str, KeywordScan] = {}
+
+
+def _keyword_scan(fingerprint: str, routing: RoutingConfig) -> KeywordScan:
+    """One scanner per classifier config (its patterns are built once, not per batch)."""
+    scan = _scans.get(fingerprint)
+    if scan is None:
+        scan = _scans[fingerprint] = KeywordScan(routing.keywords, routing.default_task_type)
+    return scan
 
 
 def _features(col: KeywordColumn, s: pl.Series, *, recorded: bool = False) -> BatchFeatures:
